@@ -1,0 +1,1 @@
+"""progan-tf: Progressive GANs in TensorFlow/Keras."""
