@@ -1,0 +1,1 @@
+"""A Keras progressive GAN: layers, networks, training, export."""

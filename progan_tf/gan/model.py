@@ -1,0 +1,147 @@
+"""The ProGAN training model: WGAN-GP with drift, Adam, and a generator EMA, driven by ``fit()``.
+
+:class:`ProGAN` is a ``keras.Model`` whose ``train_step`` does one discriminator and one
+generator update (n_critic = 1, as in the paper) and returns the losses.  The progressive
+schedule lives outside: before each phase :meth:`ProGAN.start_phase` sets the networks' stage,
+resets the optimizers at a new resolution and recompiles, so each phase runs its own traced
+(optionally XLA-compiled) ``train_step``.
+
+Loss (Gulrajani et al. 2017; Karras et al. 2018, appendix A.1)::
+
+    L_D = E[D(fake)] - E[D(real)] + gp_weight * E[(||grad D(mix)|| - 1)^2] + drift * E[D(real)^2]
+    L_G = -E[D(fake)]
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
+from progan_tf.gan.schedule import Phase
+
+
+def make_adam(learning_rate=1e-3):
+    """Adam with the paper's settings: beta1 = 0, beta2 = 0.99, epsilon = 1e-8."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.0, beta_2=0.99,
+                                 epsilon=1e-8)
+
+
+class ProGAN(keras.Model):
+    """Generator, discriminator and the generator's exponential moving average, trained together.
+
+    Args:
+        generator / discriminator: the progressive networks (same ``resolution``).
+        ema_beta: smoothing of the generator average used for samples and export (0.999).  As
+            in ``tf.train.ExponentialMovingAverage``, the step ``n`` uses
+            ``min(ema_beta, (1 + n) / (10 + n))``: a short run (thousands, not the paper's
+            hundreds of thousands of steps) would otherwise export mostly its random initialisation.
+        gp_weight: gradient-penalty weight lambda (10).
+        drift_weight: the drift term epsilon that keeps D's output near zero (0.001).
+        learning_rate: Adam's learning rate for both networks (1e-3).
+        seed: seeds the latent and interpolation noise (a ``tf.random.Generator`` that is
+            checkpointed, so a resumed run draws the same numbers).
+    """
+
+    def __init__(self, generator: ProgressiveGenerator, discriminator: ProgressiveDiscriminator,
+                 ema_beta=0.999, gp_weight=10.0, drift_weight=1e-3, learning_rate=1e-3, seed=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.ema_generator = ProgressiveGenerator.from_config(
+            {**generator.get_config(), "name": "ema_generator"})
+        self.ema_generator.set_weights(generator.get_weights())
+        self.ema_beta, self.gp_weight = float(ema_beta), float(gp_weight)
+        self.drift_weight, self.learning_rate = float(drift_weight), float(learning_rate)
+        self.images_shown = tf.Variable(0, dtype=tf.int64, trainable=False, name="images_shown",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.ema_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="ema_updates",
+                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.rng = tf.random.Generator.from_seed(int(seed))
+        self.phase = None
+        self.optimizer_resolution = None
+        self.g_optimizer = self.d_optimizer = None
+
+    @property
+    def latent_dim(self):
+        return self.generator.latent_dim
+
+    def start_phase(self, phase: Phase, jit_compile=False):
+        """Point all three networks at ``phase``'s stage and recompile.
+
+        The optimizers are replaced (their state reset) whenever the resolution changes, as in
+        the paper; the stable phase that follows a fade-in keeps the same optimizer.
+        """
+        self.phase = phase
+        for network in (self.generator, self.discriminator, self.ema_generator):
+            network.set_stage(phase.resolution, phase.fading)
+        if phase.resolution != self.optimizer_resolution:
+            self.g_optimizer = make_adam(self.learning_rate)
+            self.d_optimizer = make_adam(self.learning_rate)
+            # Build over the variables of the whole resolution (fade-in branch included).
+            self.g_optimizer.build(self.generator.stage_variables())
+            self.d_optimizer.build(self.discriminator.stage_variables())
+            self.optimizer_resolution = phase.resolution
+        self.compile(jit_compile=jit_compile)
+
+    def _set_alpha(self):
+        phase = self.phase
+        if not phase.fading:
+            return tf.constant(1.0)
+        shown = tf.cast(self.images_shown, tf.float32) - float(phase.start_images)
+        alpha = tf.clip_by_value(shown / float(phase.num_images), 0.0, 1.0)
+        for network in (self.generator, self.discriminator, self.ema_generator):
+            network.fade.alpha.assign(alpha)
+        return alpha
+
+    def train_step(self, real_images):
+        alpha = self._set_alpha()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        batch = tf.shape(real_images)[0]
+        d_vars = self.discriminator.stage_variables(self.phase.fading)
+        g_vars = self.generator.stage_variables(self.phase.fading)
+
+        # Discriminator (critic) update.
+        fake_images = self.generator(self.rng.normal([batch, self.latent_dim]), training=True)
+        mix = self.rng.uniform([batch, 1, 1, 1], dtype=real_images.dtype)
+        mixed_images = real_images + mix * (fake_images - real_images)
+        with tf.GradientTape() as tape:
+            real_scores = self.discriminator(real_images, training=True)
+            fake_scores = self.discriminator(fake_images, training=True)
+            with tf.GradientTape() as penalty_tape:
+                penalty_tape.watch(mixed_images)
+                mixed_score_sum = tf.reduce_sum(self.discriminator(mixed_images, training=True))
+            mixed_grads = penalty_tape.gradient(mixed_score_sum, mixed_images)
+            grad_norms = tf.sqrt(tf.reduce_sum(tf.square(mixed_grads), axis=[1, 2, 3]) + 1e-8)
+            penalty = tf.reduce_mean(tf.square(grad_norms - 1.0))
+            wasserstein = tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+            drift = tf.reduce_mean(tf.square(real_scores))
+            d_loss = wasserstein + self.gp_weight * penalty + self.drift_weight * drift
+            # Gradients are summed over replicas: scale so that the sum is the global mean.
+            scaled_d_loss = d_loss / replicas
+        d_grads = tape.gradient(scaled_d_loss, d_vars)
+        self.d_optimizer.apply(d_grads, d_vars)
+
+        # Generator update.
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(self.rng.normal([batch, self.latent_dim]), training=True)
+            g_loss = -tf.reduce_mean(self.discriminator(fake_images, training=True))
+            scaled_g_loss = g_loss / replicas
+        g_grads = tape.gradient(scaled_g_loss, g_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
+
+        # Exponential moving average of the generator's weights.
+        ema_vars = self.ema_generator.stage_variables(self.phase.fading)
+        updates = tf.cast(self.ema_updates, tf.float32)
+        beta = tf.minimum(self.ema_beta, (1.0 + updates) / (10.0 + updates))
+        for ema_var, var in zip(ema_vars, g_vars):
+            ema_var.assign(var + beta * (ema_var - var))
+        self.ema_updates.assign_add(1)
+        self.images_shown.assign_add(tf.cast(batch * replicas, tf.int64))
+        return {"d_loss": d_loss, "g_loss": g_loss, "wasserstein": wasserstein,
+                "gradient_penalty": penalty, "alpha": alpha}
+
+    def sample(self, latents, use_ema=True):
+        """Images in [0, 1] from ``latents`` at the current stage (EMA generator by default)."""
+        network = self.ema_generator if use_ema else self.generator
+        return tf.clip_by_value(network(latents, training=False) * 0.5 + 0.5, 0.0, 1.0)

@@ -1,0 +1,207 @@
+"""Progressive generator and discriminator (Karras et al., 2018), readable on one screen.
+
+Both networks own the layers of *every* resolution from the start (so checkpoints and the
+optimizer always see the same variables), but compute only up to the current *stage*:
+``set_stage(resolution, fading)``.  While ``fading``, the newest resolution is blended in with
+:class:`~progan_tf.gan.layers.FadeIn`.  Level ``l`` works at ``4 * 2**l`` pixels; its width is
+``min(fmap_base / 2**(l + 1), fmap_max)`` (the paper's ``nf(stage)``).
+
+Images live in [-1, 1] inside training; :mod:`progan_tf.gan.export` maps them to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from progan_tf.gan.layers import (EqualizedConv2D, EqualizedDense, FadeIn, FromRGB,
+                                  MinibatchStdDev, PixelNorm, ToRGB)
+
+_PACKAGE = "progan_tf"
+
+
+def num_levels(resolution):
+    """Number of resolutions from 4x4 up to ``resolution`` (4 -> 1, 8 -> 2, ..., 1024 -> 9)."""
+    log2 = math.log2(resolution) if resolution > 0 else -1
+    if resolution < 4 or resolution > 1024 or log2 != int(log2):
+        raise ValueError(f"resolution must be a power of two from 4 to 1024, got {resolution}")
+    return int(log2) - 1
+
+
+class _Progressive(keras.Model):
+    """Shared stage bookkeeping of the two networks."""
+
+    def __init__(self, resolution=128, fmap_base=8192, fmap_max=512, negative_slope=0.2,
+                 equalized_lr=True, stage_resolution=4, fading=False, **kwargs):
+        super().__init__(**kwargs)
+        self.resolution = int(resolution)
+        self.levels = num_levels(self.resolution)
+        self.fmap_base, self.fmap_max = int(fmap_base), int(fmap_max)
+        self.negative_slope = float(negative_slope)
+        self.equalized_lr = bool(equalized_lr)
+        self.stage_level, self.fading = 0, False
+        self.set_stage(stage_resolution, fading)
+
+    def width(self, stage):
+        """Feature maps of the paper's ``nf(stage)``."""
+        return max(1, min(int(self.fmap_base / 2.0 ** stage), self.fmap_max))
+
+    def set_stage(self, resolution, fading=False):
+        """Compute up to ``resolution``; blend it in with ``alpha`` when ``fading``."""
+        level = num_levels(resolution) - 1
+        if level >= self.levels:
+            raise ValueError(f"stage {resolution} exceeds the network's resolution {self.resolution}")
+        self.stage_level, self.fading = level, bool(fading) and level > 0
+
+    @property
+    def stage_resolution(self):
+        return 4 * 2 ** self.stage_level
+
+    def _act(self, x):
+        return ops.leaky_relu(x, self.negative_slope)
+
+    def stage_variables(self, fading=None):
+        """Trainable variables used by the current stage (by default, including the fade-in
+        branch of this resolution, so one optimizer serves its fade and stable phases)."""
+        fading = self.fading or self.stage_level > 0 if fading is None else fading
+        layers = self._stage_layers(self.stage_level, fading)
+        return [v for layer in layers for v in layer.trainable_weights]
+
+    def get_config(self):
+        return {"name": self.name, "resolution": self.resolution, "fmap_base": self.fmap_base,
+                "fmap_max": self.fmap_max, "negative_slope": self.negative_slope,
+                "equalized_lr": self.equalized_lr, "stage_resolution": self.stage_resolution,
+                "fading": self.fading}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ProgressiveGenerator(_Progressive):
+    """latent [N, latent_dim] -> image [N, r, r, 3] at the current stage's resolution r."""
+
+    def __init__(self, latent_dim=512, normalize_latents=True, pixel_norm=True, **kwargs):
+        self.latent_dim = int(latent_dim)
+        self.normalize_latents, self.use_pixel_norm = bool(normalize_latents), bool(pixel_norm)
+        super().__init__(**kwargs)
+        eq = {"equalized": self.equalized_lr}
+        self.pixel_norm = PixelNorm()
+        # 4x4: latent -> dense -> 4x4 features -> 3x3 conv (gain sqrt(2)/4 as in the paper).
+        self.dense = EqualizedDense(self.width(1) * 16, gain=math.sqrt(2) / 4, **eq)
+        self.blocks = [[EqualizedConv2D(self.width(1), 3, **eq)]] + [
+            [EqualizedConv2D(self.width(level + 1), 3, **eq),
+             EqualizedConv2D(self.width(level + 1), 3, **eq)]
+            for level in range(1, self.levels)]
+        self.to_rgb = [ToRGB(3, equalized=self.equalized_lr) for _ in range(self.levels)]
+        self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest")
+        self.fade = FadeIn()
+        self.build((None, self.latent_dim))
+
+    def build(self, input_shape):
+        self.dense.build((None, self.latent_dim))
+        channels = self.width(1)
+        for level, block in enumerate(self.blocks):
+            size = 4 * 2 ** level
+            for conv in block:
+                conv.build((None, size, size, channels))
+                channels = conv.filters
+            self.to_rgb[level].build((None, size, size, channels))
+        self.fade.build([(None, 4, 4, 3), (None, 4, 4, 3)])
+        self.built = True
+
+    def _normalize(self, x):
+        return self.pixel_norm(x) if self.use_pixel_norm else x
+
+    def call(self, latents):
+        x = self.pixel_norm(latents) if self.normalize_latents else latents
+        x = ops.reshape(self.dense(x), (-1, 4, 4, self.width(1)))
+        x = self._normalize(self._act(x))
+        previous = x
+        for level in range(self.stage_level + 1):
+            if level > 0:
+                previous = x
+                x = self.upsample(x)
+            for conv in self.blocks[level]:
+                x = self._normalize(self._act(conv(x)))
+        images = self.to_rgb[self.stage_level](x)
+        if self.fading:
+            old = self.upsample(self.to_rgb[self.stage_level - 1](previous))
+            images = self.fade([old, images])
+        return images
+
+    def _stage_layers(self, level, fading):
+        layers = [self.dense] + [c for block in self.blocks[:level + 1] for c in block]
+        return layers + self.to_rgb[max(level - 1, 0) if fading else level:level + 1]
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim,
+                "normalize_latents": self.normalize_latents, "pixel_norm": self.use_pixel_norm}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ProgressiveDiscriminator(_Progressive):
+    """image [N, r, r, 3] at the current stage's resolution -> Wasserstein critic score [N, 1]."""
+
+    def __init__(self, mbstd_group_size=4, **kwargs):
+        self.mbstd_group_size = int(mbstd_group_size)
+        super().__init__(**kwargs)
+        eq = {"equalized": self.equalized_lr}
+        self.from_rgb = [FromRGB(self.width(level + 1), self.negative_slope, **eq)
+                         for level in range(self.levels)]
+        # Level l > 0: conv to nf(l+1), conv to nf(l), then 2x2 average pooling.
+        self.blocks = [None] + [
+            [EqualizedConv2D(self.width(level + 1), 3, **eq),
+             EqualizedConv2D(self.width(level), 3, **eq)]
+            for level in range(1, self.levels)]
+        self.minibatch_stddev = MinibatchStdDev(max(self.mbstd_group_size, 1))
+        self.final_conv = EqualizedConv2D(self.width(1), 3, **eq)
+        self.final_dense = EqualizedDense(self.width(0), **eq)
+        self.score = EqualizedDense(1, gain=1.0, **eq)
+        self.downsample = keras.layers.AveragePooling2D(2)
+        self.fade = FadeIn()
+        self.build((None, self.resolution, self.resolution, 3))
+
+    def build(self, input_shape):
+        for level in range(self.levels):
+            size = 4 * 2 ** level
+            self.from_rgb[level].build((None, size, size, 3))
+            if level > 0:
+                channels = self.width(level + 1)
+                for conv in self.blocks[level]:
+                    conv.build((None, size, size, channels))
+                    channels = conv.filters
+        extra = 1 if self.mbstd_group_size > 1 else 0
+        self.final_conv.build((None, 4, 4, self.width(1) + extra))
+        self.final_dense.build((None, 16 * self.width(1)))
+        self.score.build((None, self.width(0)))
+        self.fade.build([(None, 4, 4, 3), (None, 4, 4, 3)])
+        self.built = True
+
+    def _block(self, level, x):
+        for conv in self.blocks[level]:
+            x = self._act(conv(x))
+        return self.downsample(x)
+
+    def call(self, images):
+        level = self.stage_level
+        x = self.from_rgb[level](images)
+        if level > 0:
+            x = self._block(level, x)
+            if self.fading:
+                old = self.from_rgb[level - 1](self.downsample(images))
+                x = self.fade([old, x])
+            for lower in range(level - 1, 0, -1):
+                x = self._block(lower, x)
+        if self.mbstd_group_size > 1:
+            x = self.minibatch_stddev(x)
+        x = self._act(self.final_conv(x))
+        x = self._act(self.final_dense(ops.reshape(x, (-1, 16 * self.width(1)))))
+        return self.score(x)
+
+    def _stage_layers(self, level, fading):
+        layers = [self.final_conv, self.final_dense, self.score]
+        layers += [c for block in self.blocks[1:level + 1] for c in block]
+        return layers + self.from_rgb[max(level - 1, 0) if fading else level:level + 1]
+
+    def get_config(self):
+        return {**super().get_config(), "mbstd_group_size": self.mbstd_group_size}

@@ -1,0 +1,110 @@
+"""The progressive-growing schedule, measured in images shown (kimg) as in the paper.
+
+Training visits 4x4 (stable), then for every next resolution a *fade* phase (alpha 0 -> 1) and
+a *stable* phase, each ``kimg_per_phase`` thousand images long.  Everything that depends on
+"where are we" -- the stage, alpha, the batch size, whether the optimizer is reset -- is
+derived from one number, the images shown so far, so resuming from a checkpoint needs nothing
+else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+# Minibatch size per resolution: CPU-friendly defaults, smaller where activations are large.
+DEFAULT_BATCH_SIZES = {4: 64, 8: 64, 16: 32, 32: 32, 64: 16, 128: 16, 256: 8, 512: 4, 1024: 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One phase of the schedule: ``fading`` in a new resolution or ``stable`` at it."""
+
+    index: int
+    resolution: int
+    fading: bool
+    start_images: int
+    num_images: int
+    batch_size: int
+
+    @property
+    def end_images(self):
+        return self.start_images + self.num_images
+
+    @property
+    def name(self):
+        return f"{self.resolution}x{self.resolution} {'fade-in' if self.fading else 'stable'}"
+
+    def alpha(self, images_shown):
+        """Fade-in blend factor at ``images_shown`` (1 outside fade phases)."""
+        if not self.fading:
+            return 1.0
+        return min(max((images_shown - self.start_images) / self.num_images, 0.0), 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Phases from 4x4 up to ``resolution``.
+
+    Args:
+        resolution: final resolution, a power of two from 4 to 1024.
+        kimg_per_phase: thousands of real images shown in each fade-in and each stable phase.
+        batch_sizes: minibatch size per resolution (missing entries use the defaults).
+        final_kimg: length of the last stable phase (defaults to ``kimg_per_phase``); lets the
+            final resolution train longer than the intermediate ones.
+    """
+
+    resolution: int
+    kimg_per_phase: float = 100.0
+    batch_sizes: dict = dataclasses.field(default_factory=dict)
+    final_kimg: float | None = None
+
+    def __post_init__(self):
+        log2 = math.log2(self.resolution) if self.resolution > 0 else 0.5
+        if self.resolution < 4 or self.resolution > 1024 or log2 != int(log2):
+            raise ValueError(
+                f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...), "
+                f"got {self.resolution}")
+        if not self.kimg_per_phase > 0:
+            raise ValueError(f"kimg_per_phase must be positive, got {self.kimg_per_phase}")
+
+    def batch_size(self, resolution):
+        return int({**DEFAULT_BATCH_SIZES, **self.batch_sizes}[resolution])
+
+    @property
+    def phases(self):
+        phases, start = [], 0
+        resolutions = [4 * 2 ** level for level in range(int(math.log2(self.resolution)) - 1)]
+        for resolution in resolutions:
+            for fading in ((False,) if resolution == 4 else (True, False)):
+                kimg = self.kimg_per_phase
+                if resolution == self.resolution and not fading and self.final_kimg is not None:
+                    kimg = self.final_kimg
+                num = int(round(kimg * 1000))
+                phases.append(Phase(len(phases), resolution, fading, start, num,
+                                    self.batch_size(resolution)))
+                start += num
+        return phases
+
+    @property
+    def total_images(self):
+        return self.phases[-1].end_images
+
+    def phase_at(self, images_shown):
+        """The phase that the image counter ``images_shown`` falls in (the last one at the end)."""
+        for phase in self.phases:
+            if images_shown < phase.end_images:
+                return phase
+        return self.phases[-1]
+
+    def to_dict(self):
+        return {"resolution": self.resolution, "kimg_per_phase": self.kimg_per_phase,
+                "batch_sizes": {str(k): v for k, v in self.batch_sizes.items()},
+                "final_kimg": self.final_kimg}
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(resolution=int(config["resolution"]),
+                   kimg_per_phase=float(config["kimg_per_phase"]),
+                   batch_sizes={int(k): int(v) for k, v in config.get("batch_sizes", {}).items()},
+                   final_kimg=config.get("final_kimg"))
