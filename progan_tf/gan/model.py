@@ -61,6 +61,10 @@ class ProGAN(keras.Model):
         self.phase = None
         self.optimizer_resolution = None
         self.g_optimizer = self.d_optimizer = None
+        self.built = True  # the networks build all their weights up front
+
+    def call(self, latents, training=False):
+        return self.generator(latents, training=training)
 
     @property
     def latent_dim(self):
@@ -75,14 +79,15 @@ class ProGAN(keras.Model):
         self.phase = phase
         for network in (self.generator, self.discriminator, self.ema_generator):
             network.set_stage(phase.resolution, phase.fading)
-        if phase.resolution != self.optimizer_resolution:
-            self.g_optimizer = make_adam(self.learning_rate)
-            self.d_optimizer = make_adam(self.learning_rate)
-            # Build over the variables of the whole resolution (fade-in branch included).
-            self.g_optimizer.build(self.generator.stage_variables())
-            self.d_optimizer.build(self.discriminator.stage_variables())
-            self.optimizer_resolution = phase.resolution
-        self.compile(jit_compile=jit_compile)
+        with self.distribute_strategy.scope():  # the strategy the model was created under
+            if phase.resolution != self.optimizer_resolution:
+                self.g_optimizer = make_adam(self.learning_rate)
+                self.d_optimizer = make_adam(self.learning_rate)
+                # Build over the variables of the whole resolution (fade-in branch included).
+                self.g_optimizer.build(self.generator.stage_variables())
+                self.d_optimizer.build(self.discriminator.stage_variables())
+                self.optimizer_resolution = phase.resolution
+            self.compile(jit_compile=jit_compile)
 
     def _set_alpha(self):
         phase = self.phase

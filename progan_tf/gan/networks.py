@@ -107,6 +107,8 @@ class ProgressiveGenerator(_Progressive):
                 channels = conv.filters
             self.to_rgb[level].build((None, size, size, channels))
         self.fade.build([(None, 4, 4, 3), (None, 4, 4, 3)])
+        self.pixel_norm.build((None, self.latent_dim))
+        self.upsample.build((None, 4, 4, channels))
         self.built = True
 
     def _normalize(self, x):
@@ -175,6 +177,8 @@ class ProgressiveDiscriminator(_Progressive):
         self.final_dense.build((None, 16 * self.width(1)))
         self.score.build((None, self.width(0)))
         self.fade.build([(None, 4, 4, 3), (None, 4, 4, 3)])
+        self.minibatch_stddev.build((None, 4, 4, self.width(1)))
+        self.downsample.build((None, 8, 8, 3))
         self.built = True
 
     def _block(self, level, x):

@@ -154,11 +154,12 @@ def save_sample_grid(model, latents, path, writer=None, step=0):
 
 
 def train(config: TrainConfig, resume=False, strategy=None, stop_after_images=None,
-          progress=True, extra_callbacks=()):
+          progress=True, extra_callbacks=(), log_every=10):
     """Train (or resume) the run described by ``config``.  Returns the run folder.
 
     ``stop_after_images`` ends the session early (with a checkpoint) once that many images have
-    been shown in total -- for tests and for time-boxed sessions.  SIGINT/SIGTERM write a
+    been shown in total -- for tests and for time-boxed sessions.  Losses are logged every
+    ``log_every`` steps.  SIGINT/SIGTERM write a
     checkpoint and raise :class:`TrainingInterrupted`.
     """
     config.validate()
@@ -185,7 +186,7 @@ def train(config: TrainConfig, resume=False, strategy=None, stop_after_images=No
         (16, config.latent_dim)).astype("float32")
     saver = cb.Checkpointer(ckpt_dir, config.checkpoint_minutes,
                             extra_state={"schedule": schedule.to_dict()})
-    losses = cb.LossLog(run_dir)
+    losses = cb.LossLog(run_dir, every_n_batches=log_every)
     bar = cb.ProgressBar(schedule.total_images, shown, disable=not progress)
     callbacks = [saver, losses, bar, *extra_callbacks]
     end = min(schedule.total_images, stop_after_images or schedule.total_images)
