@@ -1,0 +1,640 @@
+"""Load a pretrained generator and turn latent vectors into images.
+
+Notebooks written for progan-128 do ``hub.load(url).signatures["default"](default=z)["default"]``
+and then trip over the details: which key the input has, float64 NumPy arrays, a single vector
+instead of a batch, NaNs from a bad interpolation, running out of memory on 1,000 frames, and
+cryptic errors when the download fails. :func:`load_generator` wraps any such model in a
+:class:`Generator` that reads the latent size and image shape from the model's own signature,
+validates latents with messages that say what to fix, runs big batches in chunks, and stays
+differentiable for latent recovery with ``tf.GradientTape``.
+
+Models are loaded with ``tensorflow_hub.load``, so TF Hub / Kaggle URLs are downloaded once and
+cached in ``TFHUB_CACHE_DIR``; TF1 Hub modules (like progan-128) and TF2 SavedModels both work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import importlib.resources
+import os
+import re
+import socket
+import ssl
+import urllib.error
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+from tensorflow_hub import resolver as hub_resolver
+
+from progan_tf.errors import LatentError, ModelLoadError
+
+__all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED"]
+
+PROGAN_128 = "https://tfhub.dev/google/progan-128/1"
+"""TF Hub URL of progan-128 (512-d latents -> 128x128 RGB faces, trained on CelebA)."""
+
+PROGAN_128_KAGGLE = "https://www.kaggle.com/models/google/progan-128/TensorFlow1/progan-128/1"
+"""The same model on Kaggle Models, where tfhub.dev now redirects."""
+
+BUNDLED = "bundled"
+"""Handle of the small generator shipped inside the package, for offline use."""
+
+_KAGGLE_MIRRORS = {PROGAN_128: PROGAN_128_KAGGLE}
+_URL_SCHEMES = ("http://", "https://", "gs://")
+_SCHEMELESS_HOSTS = ("tfhub.dev/", "www.kaggle.com/models/", "kaggle.com/models/")
+# owner/model/framework/variation/version, the handle format Kaggle Models shows for a model.
+_KAGGLE_HANDLE = re.compile(r"^[\w.-]+/[\w.-]+/tensorflow[12]/[\w.-]+(/\d+)?$", re.IGNORECASE)
+_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+class Generator:
+    """A latent -> image function around a SavedModel signature.
+
+    Usually made by :func:`load_generator`. Calling it maps latents ``[N, latent_dim]`` (or one
+    ``[latent_dim]`` vector) to float32 images ``[N, H, W, 3]`` in [0, 1].
+
+    Parameters
+    ----------
+    signature : tf.types.experimental.ConcreteFunction
+        A signature (``loaded.signatures[name]``: one keyword input, dict of outputs) or a
+        concrete function with one positional input.
+    handle : str
+        Where the model came from; shown in messages and ``repr``.
+    chunk_size : int
+        Largest batch handed to the model at once; bigger batches run in chunks.
+    output_key : str, optional
+        Which output holds the images when the signature has several 4-D outputs.
+    module : object, optional
+        The loaded SavedModel the signature belongs to; kept so its variables stay alive.
+
+    Attributes
+    ----------
+    handle, latent_dim, image_shape, input_key, output_key, output_keys, chunk_size, signature
+        ``image_shape`` is ``(H, W, C)``; ``input_key`` is ``None`` for a positional input and
+        ``output_key`` ``None`` for a function that returns a single tensor; ``output_keys`` lists
+        every output the signature has.
+
+    Notes
+    -----
+    Latents must be floating point: float32 is used as is, other float dtypes are cast. Integer
+    and boolean arrays are refused rather than cast, because an int array in place of latents is
+    almost always a mistake (a seed, a count or an index passed in the wrong place).
+
+    Examples
+    --------
+    >>> generator = load_generator(PROGAN_128)  # doctest: +SKIP
+    >>> images = generator(np.random.default_rng(0).standard_normal((4, 512)))
+    >>> images.shape
+    TensorShape([4, 128, 128, 3])
+    """
+
+    def __init__(
+        self,
+        signature: Any,
+        *,
+        handle: str = "<signature>",
+        chunk_size: int = 64,
+        output_key: str | None = None,
+        module: Any = None,
+    ):
+        self.signature = signature
+        self.handle = handle
+        self.module = module
+        self.chunk_size = _check_chunk_size(chunk_size)
+        where = f"the signature of {handle!r}"
+        self.input_key, input_spec = _latent_input(signature, where)
+        self.latent_dim = int(input_spec.shape[1])
+        self._input_dtype = input_spec.dtype
+        outputs = signature.structured_outputs
+        self.output_keys = tuple(outputs) if isinstance(outputs, dict) else ()
+        self.output_key, output_spec = _image_output(outputs, output_key, where)
+        self.image_shape = self._image_shape(output_spec, where)
+
+    def __call__(
+        self, latents: Any, *, clip: bool = True, chunk_size: int | None = None
+    ) -> tf.Tensor:
+        """Generate images from latents.
+
+        Parameters
+        ----------
+        latents : array-like, tf.Tensor or tf.Variable
+            ``[N, latent_dim]`` or a single ``[latent_dim]`` vector, any float dtype.
+        clip : bool
+            Clip to [0, 1] (progan-128's outputs overshoot slightly). ``tf.clip_by_value`` passes
+            gradients through for pixels inside the range.
+        chunk_size : int, optional
+            Overrides :attr:`chunk_size` for this call.
+
+        Returns
+        -------
+        tf.Tensor
+            float32 ``[N, H, W, 3]``; ``[1, H, W, 3]`` for a single vector.
+
+        Raises
+        ------
+        LatentError
+            If the latents have the wrong size or rank, a non-float dtype, or NaN/inf values.
+            (Inside a ``tf.function`` the NaN/inf check raises ``tf.errors.InvalidArgumentError``
+            when the graph runs, and batches are chunked only if their size is static.)
+
+        Examples
+        --------
+        >>> z = tf.Variable(tf.random.normal([1, generator.latent_dim]))  # doctest: +SKIP
+        >>> with tf.GradientTape() as tape:
+        ...     loss = tf.reduce_mean((generator(z) - target) ** 2)
+        >>> gradient = tape.gradient(loss, z)
+        """
+        z = self._prepare(latents)
+        size = self.chunk_size if chunk_size is None else _check_chunk_size(chunk_size)
+        count = z.shape[0]
+        if count == 0:
+            images = tf.zeros([0, *self.image_shape], tf.float32)
+        elif count is None or count <= size:  # count is None only inside a tf.function
+            images = self._run(z)
+        else:
+            images = tf.concat([self._run(z[i:i + size]) for i in range(0, count, size)], axis=0)
+        return tf.clip_by_value(images, 0.0, 1.0) if clip else images
+
+    def raw(self, latents: Any, *, chunk_size: int | None = None) -> tf.Tensor:
+        """Like calling the generator, but returns the model's output unclipped."""
+        return self(latents, clip=False, chunk_size=chunk_size)
+
+    def iter_images(
+        self, latents: Any, chunk_size: int | None = None, *, clip: bool = True
+    ) -> Iterator[np.ndarray]:
+        """Generate images chunk by chunk, as NumPy arrays.
+
+        All latents are validated up front; images are computed only as the iterator is consumed,
+        so 1,000 animation frames can be streamed to a video writer without ever holding them all.
+
+        Parameters
+        ----------
+        latents : array-like or tf.Tensor
+            ``[N, latent_dim]`` or a single ``[latent_dim]`` vector.
+        chunk_size : int, optional
+            Images per yielded chunk (default :attr:`chunk_size`).
+        clip : bool
+            Clip to [0, 1].
+
+        Yields
+        ------
+        np.ndarray
+            float32 ``[n, H, W, 3]`` with ``n <= chunk_size``, in order.
+
+        Examples
+        --------
+        >>> for frames in generator.iter_images(path_latents, chunk_size=32):  # doctest: +SKIP
+        ...     for frame in frames:
+        ...         writer.append_data((frame * 255).astype("uint8"))
+        """
+        z = self._prepare(latents)
+        size = self.chunk_size if chunk_size is None else _check_chunk_size(chunk_size)
+
+        def chunks():
+            for start in range(0, z.shape[0], size):
+                images = self._run(z[start:start + size])
+                yield (tf.clip_by_value(images, 0.0, 1.0) if clip else images).numpy()
+
+        return chunks()
+
+    def __repr__(self) -> str:
+        return (f"Generator(handle={self.handle!r}, latent_dim={self.latent_dim}, "
+                f"image_shape={self.image_shape})")
+
+    def _run(self, z: tf.Tensor) -> tf.Tensor:
+        outputs = self.signature(**{self.input_key: z}) if self.input_key else self.signature(z)
+        images = outputs if self.output_key is None else outputs[self.output_key]
+        return tf.cast(images, tf.float32)
+
+    def _prepare(self, latents: Any) -> tf.Tensor:
+        """Validates latents and returns them as ``[N, latent_dim]`` in the model's input dtype.
+
+        Only TF ops touch the values, so a ``tf.Variable`` watched by a GradientTape stays on the
+        tape, and the checks also work inside a ``tf.function``.
+        """
+        try:
+            z = tf.convert_to_tensor(latents)
+        except (TypeError, ValueError) as err:
+            raise LatentError(
+                f"cannot use a {type(latents).__name__} as latents ({_one_line(err)}); pass a "
+                f"float array of shape [N, {self.latent_dim}]") from None
+        if not z.dtype.is_floating:
+            raise LatentError(
+                f"latents must be floating point, got {z.dtype.name}; sample them with e.g. "
+                f"np.random.default_rng(0).standard_normal((n, {self.latent_dim}))")
+        if z.shape.rank == 1:
+            z = z[tf.newaxis]
+        if z.shape.rank != 2:
+            raise LatentError(
+                f"latents must have shape [N, {self.latent_dim}] or [{self.latent_dim}], got "
+                f"shape {tuple(z.shape)}; reshape them, e.g. z.reshape(-1, {self.latent_dim})")
+        if z.shape[1] is not None and z.shape[1] != self.latent_dim:
+            raise LatentError(
+                f"{self.handle!r} expects latents of size {self.latent_dim}, got {z.shape[1]} "
+                f"(shape {tuple(z.shape)}); sample them with e.g. "
+                f"np.random.default_rng(0).standard_normal((n, {self.latent_dim}))")
+        z = tf.cast(z, self._input_dtype)
+        if not tf.executing_eagerly():
+            return tf.debugging.assert_all_finite(z, "latents contain NaN or inf values")
+        bad = tf.logical_not(tf.math.is_finite(z))
+        if bool(tf.reduce_any(bad)):
+            count = int(tf.reduce_sum(tf.cast(bad, tf.int32)))
+            row = int(tf.where(bad)[0][0])
+            raise LatentError(
+                f"latents contain {count} NaN or inf value(s), the first in row {row}; check "
+                f"how they were computed (e.g. a division by a zero norm) or re-sample them")
+        return z
+
+    def _image_shape(self, output_spec, where: str) -> tuple[int, int, int]:
+        shape = output_spec.shape
+        if None in shape[1:]:
+            # TF1 graphs sometimes leave sizes unknown: ask the model once.
+            shape = self._run(tf.zeros([1, self.latent_dim], self._input_dtype)).shape
+        height, width, channels = (int(v) for v in shape[1:])
+        if channels != 3:
+            raise ModelLoadError(
+                f"{where} outputs images with {channels} channel(s), shape {tuple(shape)}; "
+                f"progan-tf needs RGB images [N, H, W, 3]")
+        return height, width, channels
+
+
+def load_generator(
+    handle: str | os.PathLike,
+    *,
+    chunk_size: int = 64,
+    signature: str = "default",
+    output_key: str | None = None,
+) -> Generator:
+    """Load a generator from TF Hub, Kaggle Models, a local folder, or the bundled model.
+
+    Parameters
+    ----------
+    handle : str or os.PathLike
+        One of
+
+        * a TF Hub or Kaggle Models URL, e.g. :data:`PROGAN_128`
+          (``"https://tfhub.dev/google/progan-128/1"``) or :data:`PROGAN_128_KAGGLE`;
+          downloaded once and cached in ``TFHUB_CACHE_DIR`` (a folder in the system temp
+          directory if unset);
+        * a Kaggle handle ``owner/model/framework/variation/version``, e.g.
+          ``"google/progan-128/tensorFlow1/progan-128/1"``;
+        * a local folder holding a TF1 Hub module or a TF2 SavedModel (``~`` is expanded);
+        * ``"bundled"``: the small generator shipped with progan-tf, for offline use.
+    chunk_size : int
+        Largest batch run through the model at once (see :class:`Generator`).
+    signature : str
+        Name of the signature to use. If the model has none by that name and ``signature`` is
+        ``"default"``, ``"serving_default"`` is used, else the model's only signature.
+    output_key : str, optional
+        Which output holds the images; needed only when the signature has several 4-D outputs.
+
+    Returns
+    -------
+    Generator
+        Its ``latent_dim`` and ``image_shape`` come from the model's signature.
+
+    Raises
+    ------
+    ModelLoadError
+        If the handle is unknown, the download fails (no network, HTTP 403/404), the cached or
+        local copy is incomplete, or the model has no signature mapping latents to images.
+
+    Examples
+    --------
+    >>> generator = load_generator("https://tfhub.dev/google/progan-128/1")  # doctest: +SKIP
+    >>> generator.latent_dim, generator.image_shape
+    (512, (128, 128, 3))
+    >>> offline = load_generator("bundled")  # doctest: +SKIP
+    """
+    chunk_size = _check_chunk_size(chunk_size)
+    text = _handle_text(handle)
+    source = _resolve(text)
+    module = _load(source)
+    function = _select_signature(module, signature, text)
+    return Generator(function, handle=text, chunk_size=chunk_size, output_key=output_key,
+                     module=module)
+
+
+# --------------------------------------------------------------------------------------------
+# Handles
+# --------------------------------------------------------------------------------------------
+
+
+def _handle_text(handle: Any) -> str:
+    if isinstance(handle, os.PathLike):
+        return os.fspath(handle)
+    if not isinstance(handle, str) or not handle.strip():
+        raise ModelLoadError(
+            f"a generator handle must be a non-empty string or path, got {handle!r}; pass e.g. "
+            f"{PROGAN_128!r}, a local model folder, or 'bundled'")
+    return handle.strip()
+
+
+def _resolve(text: str) -> str:
+    """Returns what ``hub.load`` should load: a URL or a local folder."""
+    if text == BUNDLED:
+        return _bundled_path()
+    if text.startswith(_URL_SCHEMES):
+        return _checked_url(text)
+    if text.startswith(_SCHEMELESS_HOSTS):
+        return _checked_url("https://" + text)
+    path = Path(text).expanduser()
+    if path.exists():
+        return _checked_folder(path)
+    if _KAGGLE_HANDLE.match(text):
+        if not text.rsplit("/", 1)[-1].isdigit():
+            raise ModelLoadError(
+                f"Kaggle handle {text!r} has no version; add one, e.g. {text}/1")
+        owner, model, framework, rest = text.split("/", 3)
+        framework = "TensorFlow" + framework[-1]  # the spelling Kaggle's URLs use
+        return _checked_url(f"https://www.kaggle.com/models/{owner}/{model}/{framework}/{rest}")
+    shown = repr(text) if str(path) == text else f"{text!r} ({path})"
+    raise ModelLoadError(
+        f"{shown} is not an existing file or folder, a URL or a Kaggle handle; pass a SavedModel "
+        f"folder, a URL like {PROGAN_128!r}, a Kaggle handle like "
+        f"'google/progan-128/tensorFlow1/progan-128/1', or 'bundled'")
+
+
+def _bundled_folder():
+    """Where the bundled model lives inside the installed package."""
+    return importlib.resources.files("progan_tf").joinpath("bundled", "generator")
+
+
+def _bundled_path() -> str:
+    folder = _bundled_folder()
+    if not folder.is_dir():
+        raise ModelLoadError(
+            f"the bundled model is not installed (no folder {folder}); reinstall progan-tf, or "
+            f"pass a TF Hub URL such as {PROGAN_128!r} or a local model folder")
+    return _checked_folder(Path(str(folder)))
+
+
+def _checked_folder(path: Path) -> str:
+    """Accepts a SavedModel folder; explains what is wrong with anything else."""
+    if path.is_file():
+        if path.name in _SAVED_MODEL_FILES:
+            return _checked_folder(path.parent)
+        suffix = "".join(path.suffixes[-2:]).lower()
+        if suffix.endswith((".keras", ".h5")):
+            advice = ("Keras model files are not supported yet; save the generator as a "
+                      "SavedModel (progan-tf export) and pass that folder")
+        elif suffix.endswith((".tar.gz", ".tgz", ".tar")):
+            advice = "extract the archive (tar -xzf) and pass the folder that holds saved_model.pb"
+        else:
+            advice = "pass the folder that holds saved_model.pb"
+        raise ModelLoadError(f"{str(path)!r} is a file, not a model folder; {advice}")
+    if any((path / name).is_file() for name in _SAVED_MODEL_FILES):
+        return str(path)
+    if _looks_like_hub_download(path):
+        raise ModelLoadError(
+            f"{str(path)!r} looks like an interrupted TF Hub download (no saved_model.pb); "
+            f"delete that folder and load the model again")
+    nested = sorted(str(p.parent) for p in path.glob("*/saved_model.pb"))
+    hint = f"; did you mean {nested[0]!r}?" if nested else ""
+    raise ModelLoadError(
+        f"{str(path)!r} is not a SavedModel folder (it has no saved_model.pb); pass the folder "
+        f"that holds saved_model.pb, a TF Hub URL, or 'bundled'{hint}")
+
+
+def _looks_like_hub_download(path: Path) -> bool:
+    """TF Hub caches each model in a folder named by the SHA-1 of its URL, beside a descriptor."""
+    return (re.fullmatch(r"[0-9a-f]{40}", path.name) is not None
+            or Path(f"{path}.descriptor.txt").exists() or Path(f"{path}.lock").exists())
+
+
+def _checked_url(url: str) -> str:
+    """Catches the two broken cache states that ``hub.load`` handles badly.
+
+    ``tensorflow_hub`` downloads into ``<cache>/<sha1(url)>.<uid>.tmp`` under a lock file
+    ``<sha1(url)>.lock`` and renames the folder when done. A folder without saved_model.pb
+    (e.g. copied by hand or cut short) makes it fail with an obscure message; a lock file left
+    by a killed process (a restarted notebook kernel) makes it wait silently for 10 minutes.
+    """
+    if hub_resolver.model_load_format() == hub_resolver.ModelLoadFormat.UNCOMPRESSED.value:
+        return url  # read straight from cloud storage, no cache
+    cache = hub_resolver.tfhub_cache_dir(use_temp=True)
+    if "://" in cache:
+        return url
+    folder = _hub_cache_folder(url)
+    if folder.is_dir() and any(folder.iterdir()) and not any(
+            (folder / name).is_file() for name in _SAVED_MODEL_FILES):
+        raise ModelLoadError(
+            f"the TF Hub cache folder {str(folder)!r} for {url} holds an incomplete download (no "
+            f"saved_model.pb); delete that folder and load the model again")
+    lock = Path(f"{folder}.lock")
+    pid = _dead_lock_owner(lock)
+    if pid is not None:
+        raise ModelLoadError(
+            f"an interrupted download of {url} left the lock file {str(lock)!r} (process {pid} "
+            f"that wrote it has ended), which makes TF Hub wait 10 minutes; delete that file and "
+            f"load the model again")
+    return url
+
+
+def _hub_cache_folder(url: str) -> Path:
+    """The folder ``tensorflow_hub`` caches ``url`` in (see compressed_module_resolver)."""
+    cache = hub_resolver.tfhub_cache_dir(use_temp=True)
+    return Path(cache) / hashlib.sha1(url.encode("utf8")).hexdigest()
+
+
+def _dead_lock_owner(lock: Path) -> int | None:
+    """The pid in a hub lock file ('host.pid.uid') if that process on this host has ended."""
+    if os.name != "posix":
+        return None  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        host, pid_text, _ = lock.read_text().rsplit(".", 2)
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    if host != socket.gethostname() or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return pid
+    except (PermissionError, OverflowError):
+        pass  # alive under another user, or not a pid at all
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def _load(source: str):
+    """``hub.load`` with every failure turned into one actionable line."""
+    is_url = source.startswith(_URL_SCHEMES)
+    try:
+        return hub.load(source)
+    except urllib.error.HTTPError as err:
+        raise _download_error(source, _http_problem(err)) from err
+    except urllib.error.URLError as err:
+        raise _download_error(source, _network_problem(err.reason, source)) from err
+    except (ConnectionError, TimeoutError, ssl.SSLError,
+            http.client.HTTPException) as err:
+        if not is_url:
+            raise ModelLoadError(f"could not read {source!r}: {_one_line(err)}") from err
+        raise _download_error(source, _network_problem(err, source)) from err
+    except Exception as err:  # noqa: BLE001 -- hub, protobuf and TF raise many unrelated types
+        if not is_url:
+            raise ModelLoadError(
+                f"could not read the model in {source!r} ({_one_line(err)}); the files may be "
+                f"damaged or incomplete: copy, re-download or re-export it") from err
+        if "valid module" in str(err):
+            problem = "the server's reply is not a model archive"
+        else:
+            problem = _one_line(err)
+        raise ModelLoadError(
+            f"could not load {source} ({problem}); check the handle in a browser, and if a "
+            f"download was cut short delete the cached copy {str(_hub_cache_folder(source))!r} "
+            f"and load the model again") from err
+
+
+def _download_error(url: str, problem: str) -> ModelLoadError:
+    mirror = ""
+    if url.startswith(("https://tfhub.dev/", "http://tfhub.dev/")):
+        kaggle = _KAGGLE_MIRRORS.get(url.rstrip("/"), "https://www.kaggle.com/models")
+        mirror = f"; tfhub.dev now redirects to Kaggle Models, so you can also use {kaggle}"
+    return ModelLoadError(
+        f"could not download {url} ({problem}); check the internet connection, pass the local "
+        f"path of a downloaded copy, or set TFHUB_CACHE_DIR to a cache folder that already "
+        f"holds it{mirror}; for offline use, load_generator('bundled') needs no network")
+
+
+def _http_problem(err: urllib.error.HTTPError) -> str:
+    meaning = {
+        401: "authentication required",
+        403: "access denied",
+        404: "not found: check the handle's spelling and version number",
+        429: "too many requests: wait a minute and retry",
+    }.get(err.code, "server error: retry later" if err.code >= 500 else str(err.reason))
+    return f"HTTP {err.code}, {meaning}"
+
+
+def _network_problem(reason: Any, url: str) -> str:
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    if isinstance(reason, socket.gaierror):
+        return f"no network: cannot look up the host {host}"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"the connection to {host} was refused"
+    if isinstance(reason, TimeoutError):
+        return f"the connection to {host} timed out"
+    if isinstance(reason, ssl.SSLError):
+        return f"secure connection to {host} failed: {_one_line(reason)}"
+    return _one_line(reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures
+# --------------------------------------------------------------------------------------------
+
+
+def _select_signature(module, name: str, handle: str):
+    signatures = dict(getattr(module, "signatures", None) or {})
+    if not signatures:
+        functions = sorted(
+            attr for attr in dir(module) if not attr.startswith("_")
+            and isinstance(getattr(module, attr, None), (tf.types.experimental.GenericFunction,
+                                                         tf.types.experimental.ConcreteFunction)))
+        has = f"only the functions {', '.join(functions)}" if functions else "no functions"
+        raise ModelLoadError(
+            f"{handle!r} has no signatures ({has}); progan-tf needs a signature that maps latents "
+            f"[None, D] to images [None, H, W, 3]: save it with tf.saved_model.save(module, path, "
+            f"signatures={{'default': module.generate}})")
+    if name in signatures:
+        return signatures[name]
+    if name == "default":
+        if "serving_default" in signatures:
+            return signatures["serving_default"]
+        if len(signatures) == 1:
+            return next(iter(signatures.values()))
+    raise ModelLoadError(
+        f"{handle!r} has no signature {name!r}; it has {', '.join(sorted(signatures))}: pass one "
+        f"of them as signature=...")
+
+
+def _latent_input(function, where: str) -> tuple[str | None, tf.TensorSpec]:
+    """The single latent input: (keyword or None for positional, its spec)."""
+    args, kwargs = function.structured_input_signature
+    inputs = dict(kwargs) if kwargs else {None: spec for spec in args}
+    if len(inputs) != 1:
+        names = ", ".join(sorted(str(key) for key in inputs)) or "none"
+        raise ModelLoadError(
+            f"{where} takes {len(inputs)} inputs ({names}); progan-tf needs exactly one latent "
+            f"input of shape [None, D]; pick another signature with signature=...")
+    (key, spec), = inputs.items()
+    shape = getattr(spec, "shape", tf.TensorShape(None))
+    dtype = getattr(spec, "dtype", None)
+    if (shape.rank != 2 or shape[1] is None or shape[0] not in (None, -1)
+            or not isinstance(dtype, tf.dtypes.DType) or not dtype.is_floating):
+        raise ModelLoadError(
+            f"{where} takes input {key!r} as {spec}; progan-tf needs a float latent input of "
+            f"shape [None, D] (any batch size, known latent size D)")
+    return key, spec
+
+
+def _image_output(outputs, output_key: str | None, where: str):
+    """The image output: (its key or None for a single tensor, its spec)."""
+    if not isinstance(outputs, dict):
+        if output_key is not None:
+            raise ModelLoadError(f"{where} returns a single output, so there is no output "
+                                 f"{output_key!r}; leave output_key unset")
+        candidates = {None: outputs}
+    elif output_key is not None:
+        if output_key not in outputs:
+            raise ModelLoadError(f"{where} has no output {output_key!r}; it has "
+                                 f"{', '.join(sorted(outputs))}")
+        candidates = {output_key: outputs[output_key]}
+    elif "default" in outputs or len(outputs) == 1:
+        key = "default" if "default" in outputs else next(iter(outputs))
+        candidates = {key: outputs[key]}
+    else:
+        candidates = {key: spec for key, spec in outputs.items() if _is_image_spec(spec)}
+        if not candidates:
+            raise ModelLoadError(
+                f"{where} has no image output among {', '.join(sorted(outputs))}; progan-tf "
+                f"needs a float image batch of shape [None, H, W, 3]")
+    if len(candidates) != 1:
+        raise ModelLoadError(
+            f"{where} has several outputs that could be images ({', '.join(sorted(candidates))}); "
+            f"choose one with output_key=...")
+    (key, spec), = candidates.items()
+    if not _is_image_spec(spec):
+        shape = tuple(getattr(spec, "shape", ()))
+        raise ModelLoadError(
+            f"{where} returns {key or 'its output'!r} with shape {shape}; progan-tf needs a float "
+            f"image batch of shape [None, H, W, 3]")
+    return key, spec
+
+
+def _is_image_spec(spec) -> bool:
+    shape = getattr(spec, "shape", None)
+    dtype = getattr(spec, "dtype", None)
+    return (shape is not None and shape.rank == 4 and isinstance(dtype, tf.dtypes.DType)
+            and dtype.is_floating)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_chunk_size(chunk_size: Any) -> int:
+    if (not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool)
+            or chunk_size < 1):
+        raise LatentError(f"chunk_size must be a positive int, got {chunk_size!r}; 64 suits a "
+                          f"128x128 model on most machines")
+    return int(chunk_size)
+
+
+def _one_line(err: Any, limit: int = 200) -> str:
+    """The first line of an error message, shortened: messages must stay one line."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
