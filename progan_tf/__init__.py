@@ -1,1 +1,45 @@
-"""progan-tf: Progressive GANs in TensorFlow/Keras."""
+"""progan-tf: Progressive GANs in TensorFlow/Keras, notebook first.
+
+    import progan_tf as pt
+    gen = pt.load_generator("https://tfhub.dev/google/progan-128/1")   # or "bundled" offline
+    z = pt.sample_latents(8, gen.latent_dim, seed=7)
+    pt.show_grid(gen(z))
+    frames = gen(pt.interpolate_hypersphere(z[0], z[1], 100))
+    pt.animate(frames, "walk.gif")
+
+The training side lives in :mod:`progan_tf.gan`; quality metrics in :mod:`progan_tf.metrics`;
+stand-in models for tests and offline demos in :mod:`progan_tf.testing`.
+"""
+
+import importlib
+
+# Public name -> module.  Imported on first use (PEP 562), so that ``import progan_tf`` and
+# ``progan-tf --help`` do not pay for importing TensorFlow.
+_EXPORTS = {
+    "animate": "animation",
+    **dict.fromkeys(["DatasetError", "ImageLoadError", "LatentError", "ModelLoadError",
+                     "ProganError", "RunDirectoryError"], "errors"),
+    **dict.fromkeys(["BUNDLED", "PROGAN_128", "Generator", "load_generator"], "generator"),
+    **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",
+                     "show_image", "show_side_by_side", "to_uint8"], "images"),
+    **dict.fromkeys(["cosine_similarity", "interpolate", "interpolate_hypersphere",
+                     "latent_norms", "lerp", "loop", "sample_latents", "slerp", "walk"],
+                    "latents"),
+}
+
+__version__ = "0.1.0"
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"progan_tf.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'progan_tf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+

@@ -16,8 +16,7 @@ import dataclasses
 import json
 import logging
 import math
-import sys
-import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +200,10 @@ def train(config: TrainConfig, resume=False, strategy=None, stop_after_images=No
             dataset = data.training_dataset(folder.images, phase.resolution, global_batch,
                                             start_index=shown, seed=config.seed,
                                             mirror=config.mirror)
-            model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=callbacks)
+            with warnings.catch_warnings():  # our stream is shuffled; Keras can't know that
+                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+                model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0,
+                          callbacks=callbacks)
             shown = int(model.images_shown.numpy())
             if shown >= phase.end_images or shown >= end:
                 name = f"phase-{phase.index:02d}-{phase.resolution}px-{'fade' if phase.fading else 'stable'}"

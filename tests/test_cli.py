@@ -1,0 +1,116 @@
+"""The ``progan-tf`` command line, run as a user runs it: in a subprocess."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def progan_tf(*args, timeout=300, env=None):
+    """Run the installed console script (falls back to ``python -m`` if it is not on PATH)."""
+    script = Path(sys.executable).with_name("progan-tf")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "progan_tf.cli"]
+    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, env=env or ENV)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("progan-tf: error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@pytest.mark.parametrize("command", ["generate", "interpolate", "train", "export", "evaluate"])
+def test_help_for_each_command(command):
+    result = progan_tf(command, "--help")
+    assert result.returncode == 0
+    assert f"usage: progan-tf {command}" in result.stdout
+
+
+def test_generate_grid_is_seeded(tf1_hub_module_dir, tmp_path):
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    for out, seed in ((a, 7), (b, 7), (c, 8)):
+        result = progan_tf("generate", "--model", tf1_hub_module_dir, "-n", 6, "--seed", seed,
+                           "--ncols", 3, "--out", out)
+        assert result.returncode == 0, result.stderr
+    grid = np.asarray(Image.open(a))
+    # 2 rows x 3 columns of 128x128 images with 2-pixel padding.
+    assert grid.shape[:2] == (2 * 128 + 3 * 2, 3 * 128 + 4 * 2)
+    assert np.array_equal(grid, np.asarray(Image.open(b)))
+    assert not np.array_equal(grid, np.asarray(Image.open(c)))
+    assert "wrote 6 images (128x128)" in result.stdout
+
+
+@pytest.mark.parametrize("method", ["hypersphere", "slerp", "lerp"])
+def test_interpolate_writes_looping_gif(tf1_hub_module_dir, tmp_path, method):
+    out = tmp_path / f"{method}.gif"
+    result = progan_tf("interpolate", "--model", tf1_hub_module_dir, "--steps", 12,
+                       "--method", method, "--fps", 10, "--out", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        assert gif.n_frames == 12 and gif.info.get("loop") == 0
+        assert gif.info["duration"] == 100
+    assert "rendering" in result.stderr  # the progress bar
+
+
+def test_interpolate_walk_through_keyframes_loop(tf1_hub_module_dir, tmp_path):
+    out = tmp_path / "walk.gif"
+    result = progan_tf("interpolate", "--model", tf1_hub_module_dir, "--steps", 5,
+                       "--keyframes", 3, "--loop", "--out", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        # 3 segments of 5 frames (4 new each): the shared keyframes are not repeated, and the
+        # loop stops one step before the first keyframe so the GIF does not stutter.
+        assert gif.n_frames == 12
+
+
+def test_bad_input_gives_one_line_errors(tf1_hub_module_dir, tmp_path):
+    assert_one_line_error(progan_tf("generate", "--model", tmp_path / "nope", "--out",
+                                    tmp_path / "x.png"), "nope")
+    assert_one_line_error(progan_tf("interpolate", "--model", tf1_hub_module_dir, "--out",
+                                    tmp_path / "walk.avi", "--steps", 3), ".avi")
+    empty = tmp_path / "empty_model"
+    empty.mkdir()
+    assert_one_line_error(progan_tf("generate", "--model", empty, "--out", tmp_path / "y.png"))
+
+
+def test_argument_errors_exit_2_with_usage():
+    for args in (["generate", "-n", "0"], ["interpolate", "--steps", "-3"],
+                 ["interpolate", "--steps", "1"],
+                 ["interpolate", "--method", "cubic"], ["frobnicate"]):
+        result = progan_tf(*args)
+        assert result.returncode == 2
+        assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_hub_handle_says_what_to_do(tmp_path):
+    env = {**ENV, "TFHUB_CACHE_DIR": str(tmp_path / "cache"),
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    result = progan_tf("generate", "--model", "https://tfhub.dev/google/progan-128/1",
+                       "--out", tmp_path / "g.png", env=env, timeout=120)
+    assert_one_line_error(result, "bundled")
+
+
+def test_generate_from_exported_training_run(tmp_path):
+    """A model this package trains and exports works with the same commands."""
+    from test_gan_train import tiny_config, write_faces
+    from progan_tf.gan.export import export_run
+    from progan_tf.gan.train import train
+
+    run = train(tiny_config(write_faces(tmp_path / "faces", count=16), tmp_path / "run",
+                            resolution=4), progress=False)
+    export = export_run(run, tmp_path / "export")
+    result = progan_tf("generate", "--model", export, "-n", 4, "--out", tmp_path / "g.png")
+    assert result.returncode == 0, result.stderr
+    assert "(4x4)" in result.stdout
+    shutil.rmtree(run)
