@@ -114,3 +114,22 @@ def test_generate_from_exported_training_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "(4x4)" in result.stdout
     shutil.rmtree(run)
+
+
+def test_evaluate_reports_swd_with_noise_floor(tf2_saved_model_dir, tmp_path):
+    from test_gan_train import write_faces
+
+    real = write_faces(tmp_path / "real", count=40, size=32)
+    out = tmp_path / "metrics.json"
+    result = progan_tf("evaluate", "--model", tf2_saved_model_dir, "--real", real, "--last", 30,
+                       "-n", 16, "--out", out)
+    assert result.returncode == 0, result.stderr
+    import json
+    metrics = json.loads(out.read_text())
+    assert set(metrics["swd"]["levels"]) == {"32", "16"}
+    assert metrics["swd_noise_floor"]["average"] >= 0
+    # A random stand-in generator is far from the real faces: above the real-vs-real floor.
+    assert metrics["swd"]["average"] > metrics["swd_noise_floor"]["average"]
+    assert 0 <= metrics["ms_ssim_fake"] <= 1
+    assert_one_line_error(progan_tf("evaluate", "--model", tf2_saved_model_dir, "--real",
+                                    tmp_path / "missing"), "does not exist")
