@@ -98,7 +98,7 @@ class Generator:
         signature: Any,
         *,
         handle: str = "<signature>",
-        chunk_size: int = 64,
+        chunk_size: int = 32,
         output_key: str | None = None,
         module: Any = None,
     ):
@@ -266,7 +266,7 @@ class Generator:
 def load_generator(
     handle: str | os.PathLike,
     *,
-    chunk_size: int = 64,
+    chunk_size: int = 32,
     signature: str = "default",
     output_key: str | None = None,
 ) -> Generator:
@@ -628,7 +628,7 @@ def _is_image_spec(spec) -> bool:
 def _check_chunk_size(chunk_size: Any) -> int:
     if (not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool)
             or chunk_size < 1):
-        raise LatentError(f"chunk_size must be a positive int, got {chunk_size!r}; 64 suits a "
+        raise LatentError(f"chunk_size must be a positive int, got {chunk_size!r}; 32 suits a "
                           f"128x128 model on most machines")
     return int(chunk_size)
 

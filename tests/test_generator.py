@@ -131,7 +131,7 @@ def test_load_tf1_hub_module_reads_interface(tf1_hub_module_dir):
     assert generator.image_shape == (128, 128, 3)
     assert (generator.input_key, generator.output_key) == ("default", "default")
     assert generator.output_keys == ("default",)
-    assert generator.chunk_size == 64
+    assert generator.chunk_size == 32
     assert generator.handle == str(tf1_hub_module_dir)
     text = repr(generator)
     assert str(tf1_hub_module_dir) in text and "512" in text and "(128, 128, 3)" in text
