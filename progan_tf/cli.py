@@ -128,6 +128,8 @@ def build_parser():
     p.add_argument("run_dir")
     p.add_argument("out_dir")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--metrics", default=None,
+                   help="a JSON file written by 'progan-tf evaluate --out' to store in metadata.json")
 
     p = commands.add_parser("evaluate", help="SWD and MS-SSIM of a generator against real images",
                             description="Sliced Wasserstein distance (ProGAN paper) with its real-vs-real "
@@ -190,9 +192,18 @@ def cmd_train(args):
 
 
 def cmd_export(args):
+    from progan_tf.errors import RunDirectoryError
     from progan_tf.gan.export import export_run
 
-    out = export_run(args.run_dir, args.out_dir, overwrite=args.overwrite)
+    metrics = None
+    if args.metrics:
+        try:
+            with open(args.metrics) as handle:
+                metrics = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise RunDirectoryError(f"cannot read metrics file {args.metrics!r} ({error}); pass "
+                                    f"the JSON written by 'progan-tf evaluate --out'") from None
+    out = export_run(args.run_dir, args.out_dir, metrics=metrics, overwrite=args.overwrite)
     print(f"exported to {out}; load it with progan_tf.load_generator({str(out)!r})")
 
 

@@ -269,6 +269,8 @@ def test_cli_train_bad_input_one_line_errors(faces, tmp_path):
         (["train", str(faces), "--out", str(tmp_path / "b"), "--resolution", "48"], "power of two"),
         (["train", str(faces), "--out", str(tmp_path / "c"), "--resume"], "no run to resume"),
         (["export", str(tmp_path), str(tmp_path / "e")], "not a training run"),
+        (["export", str(tmp_path), str(tmp_path / "f"), "--metrics", str(tmp_path / "no.json")],
+         "cannot read metrics file"),
     ]
     for args, message in cases:
         result = _cli(*args)
