@@ -25,6 +25,10 @@ _EXPORTS = {
     **dict.fromkeys(["cosine_similarity", "interpolate", "interpolate_hypersphere",
                      "latent_norms", "lerp", "loop", "sample_latents", "slerp", "walk"],
                     "latents"),
+    **dict.fromkeys(["RecoveryError", "RecoveryResult", "discriminator_extractor",
+                     "find_closest_latent_vector", "perceptual_extractor", "psnr",
+                     "recover_latent", "ssim"], "recovery"),
+    "face_crop": "face",
 }
 
 __version__ = "0.1.0"
