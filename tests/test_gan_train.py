@@ -305,3 +305,30 @@ def test_trains_under_mirrored_strategy_on_two_logical_cpus(faces, tmp_path):
     assert "IMAGES 96" in result.stdout
     rows = read_csv(tmp_path / "run" / "losses.csv")
     assert all(np.isfinite(float(r["d_loss"])) for r in rows)
+
+
+def test_plot_losses_leaves_the_notebook_backend_alone(tmp_path):
+    """Training from a notebook must not switch matplotlib to Agg (that blanks later inline plots)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from progan_tf.gan.callbacks import LossLog, plot_losses
+
+    assert plot_losses(tmp_path) is None  # nothing logged yet
+    with open(tmp_path / "losses.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LossLog.FIELDS)
+        writer.writeheader()
+        for step in range(6):
+            row = dict.fromkeys(LossLog.FIELDS, 0.5)
+            row.update(kimg=step, resolution=4 if step < 3 else 8)
+            writer.writerow(row)
+    previous = matplotlib.get_backend()
+    plt.switch_backend("svg")  # stands in for the notebook's inline backend
+    try:
+        figures = plt.get_fignums()
+        path = plot_losses(tmp_path)
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
+    finally:
+        plt.switch_backend(previous)
+    assert path == tmp_path / "losses.png" and Image.open(path).size == (800, 400)
+    assert not list(tmp_path.glob(".*tmp*"))

@@ -135,15 +135,18 @@ def read_losses(run_dir):
 
 
 def plot_losses(run_dir, path=None):
-    """Plot D/G losses against kimg with resolution changes marked; saves ``losses.png``."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Plot D/G losses against kimg with resolution changes marked; saves ``losses.png``.
+
+    Draws on a bare ``matplotlib.figure.Figure`` rather than pyplot, so that training from a
+    notebook neither switches the notebook's backend nor leaves figures open.
+    """
+    from matplotlib.figure import Figure
 
     losses = read_losses(run_dir)
     if not losses:
         return None
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     ax.plot(losses["kimg"], losses["d_loss"], label="D loss", lw=0.8)
     ax.plot(losses["kimg"], losses["g_loss"], label="G loss", lw=0.8)
     ax.plot(losses["kimg"], losses["wasserstein"], label="E[D(fake)] - E[D(real)]", lw=0.8)
@@ -159,6 +162,5 @@ def plot_losses(run_dir, path=None):
     path = Path(path or Path(run_dir) / "losses.png")
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     tmp.replace(path)
     return path
