@@ -332,3 +332,26 @@ def test_plot_losses_leaves_the_notebook_backend_alone(tmp_path):
         plt.switch_backend(previous)
     assert path == tmp_path / "losses.png" and Image.open(path).size == (800, 400)
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_mixed_bfloat16_trains_and_exports_float32(faces, tmp_path):
+    import keras
+
+    from progan_tf.gan.export import export_run
+    from progan_tf.gan.train import build_model
+    from progan_tf.generator import load_generator
+
+    config = tiny_config(faces, tmp_path / "run", precision="mixed_bfloat16")
+    model = build_model(config)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+    assert model.generator.compute_dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in model.generator.weights)  # float32 master weights
+    run = train(config, progress=False, log_every=2)
+    rows = read_csv(run / "losses.csv")
+    assert rows and all(np.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss"))
+    assert json.loads((run / "run.json").read_text())["precision"] == "mixed_bfloat16"
+    generator = load_generator(str(export_run(run, tmp_path / "export")))
+    images = generator(np.random.default_rng(0).standard_normal((2, 16)))
+    assert images.dtype == tf.float32 and images.shape == (2, 8, 8, 3)
+    with pytest.raises(DatasetError, match="unknown precision"):
+        train(tiny_config(faces, tmp_path / "bad", precision="float16"), progress=False)

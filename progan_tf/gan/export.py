@@ -97,7 +97,7 @@ def export_run(run_dir, out_dir, metrics=None, overwrite=False):
     config = TrainConfig.from_json((run_dir / RUN_FILE).read_text())
     state = checkpoint.read_state(latest)
     schedule = config.schedule()
-    model = build_model(config)
+    model = build_model(config, precision="float32")  # float32 weights load into either policy
     # The stage the checkpoint was trained at (a checkpoint at a phase end belongs to it).
     if state.get("phase_index") is not None:
         phase = schedule.phases[state["phase_index"]]

@@ -107,16 +107,17 @@ class ProGAN(keras.Model):
         g_vars = self.generator.stage_variables(self.phase.fading)
 
         # Discriminator (critic) update.
-        fake_images = self.generator(self.rng.normal([batch, self.latent_dim]), training=True)
+        fake_images = _float32(self.generator(self.rng.normal([batch, self.latent_dim]), training=True))
         mix = self.rng.uniform([batch, 1, 1, 1], dtype=real_images.dtype)
         mixed_images = real_images + mix * (fake_images - real_images)
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(real_images, training=True)
-            fake_scores = self.discriminator(fake_images, training=True)
+            real_scores = _float32(self.discriminator(real_images, training=True))
+            fake_scores = _float32(self.discriminator(fake_images, training=True))
             with tf.GradientTape() as penalty_tape:
                 penalty_tape.watch(mixed_images)
-                mixed_score_sum = tf.reduce_sum(self.discriminator(mixed_images, training=True))
-            mixed_grads = penalty_tape.gradient(mixed_score_sum, mixed_images)
+                mixed_score_sum = tf.reduce_sum(
+                    _float32(self.discriminator(mixed_images, training=True)))
+            mixed_grads = _float32(penalty_tape.gradient(mixed_score_sum, mixed_images))
             grad_norms = tf.sqrt(tf.reduce_sum(tf.square(mixed_grads), axis=[1, 2, 3]) + 1e-8)
             penalty = tf.reduce_mean(tf.square(grad_norms - 1.0))
             wasserstein = tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
@@ -130,7 +131,7 @@ class ProGAN(keras.Model):
         # Generator update.
         with tf.GradientTape() as tape:
             fake_images = self.generator(self.rng.normal([batch, self.latent_dim]), training=True)
-            g_loss = -tf.reduce_mean(self.discriminator(fake_images, training=True))
+            g_loss = -tf.reduce_mean(_float32(self.discriminator(fake_images, training=True)))
             scaled_g_loss = g_loss / replicas
         g_grads = tape.gradient(scaled_g_loss, g_vars)
         self.g_optimizer.apply(g_grads, g_vars)
@@ -149,4 +150,9 @@ class ProGAN(keras.Model):
     def sample(self, latents, use_ema=True):
         """Images in [0, 1] from ``latents`` at the current stage (EMA generator by default)."""
         network = self.ema_generator if use_ema else self.generator
-        return tf.clip_by_value(network(latents, training=False) * 0.5 + 0.5, 0.0, 1.0)
+        return tf.clip_by_value(_float32(network(latents, training=False)) * 0.5 + 0.5, 0.0, 1.0)
+
+
+def _float32(tensor):
+    """Losses, the gradient penalty and samples in float32 also under a mixed-precision policy."""
+    return tf.cast(tensor, tf.float32)

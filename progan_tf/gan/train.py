@@ -32,6 +32,9 @@ from progan_tf.gan.schedule import Schedule
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
+# Keras dtype policies a run may train under. "mixed_bfloat16" computes in bfloat16 and keeps
+# float32 weights; it pays off on CPUs with AVX512_BF16/AMX (see bench/train.py).
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 class TrainingInterrupted(ProganError):
@@ -60,6 +63,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_minutes: float = 10.0
     jit_compile: bool = False
+    precision: str = "float32"
     command: str = ""
 
     def schedule(self):
@@ -77,6 +81,9 @@ class TrainConfig:
             raise DatasetError(f"unknown crop {self.crop!r}; use one of {', '.join(data.CROPS)}")
         if self.holdout < 0:
             raise DatasetError(f"holdout must be >= 0, got {self.holdout}")
+        if self.precision not in PRECISIONS:
+            raise DatasetError(f"unknown precision {self.precision!r}; use one of "
+                               f"{', '.join(PRECISIONS)}")
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -87,20 +94,30 @@ class TrainConfig:
         return cls(**{k: v for k, v in json.loads(text).items() if k in fields})
 
 
-def build_model(config: TrainConfig, strategy=None):
-    """The :class:`ProGAN` of ``config``, created under ``strategy``'s scope."""
+def build_model(config: TrainConfig, strategy=None, precision=None):
+    """The :class:`ProGAN` of ``config``, created under ``strategy``'s scope.
+
+    ``precision`` (default: ``config.precision``) is the Keras dtype policy of the networks. It
+    is set only while they are created, so Keras' global policy is left as it was.
+    """
+    import keras
+
     strategy = strategy or tf.distribute.get_strategy()
     common = {"resolution": config.resolution, "fmap_base": config.fmap_base,
               "fmap_max": config.fmap_max}
-    with strategy.scope():
-        keras_seed = config.seed
-        import keras
-        keras.utils.set_random_seed(keras_seed)
-        generator = ProgressiveGenerator(latent_dim=config.latent_dim, name="generator", **common)
-        discriminator = ProgressiveDiscriminator(
-            mbstd_group_size=config.mbstd_group_size, name="discriminator", **common)
-        return ProGAN(generator, discriminator, ema_beta=config.ema_beta,
-                      learning_rate=config.learning_rate, seed=config.seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision or config.precision)
+    try:
+        with strategy.scope():
+            keras.utils.set_random_seed(config.seed)
+            generator = ProgressiveGenerator(latent_dim=config.latent_dim, name="generator",
+                                             **common)
+            discriminator = ProgressiveDiscriminator(
+                mbstd_group_size=config.mbstd_group_size, name="discriminator", **common)
+            return ProGAN(generator, discriminator, ema_beta=config.ema_beta,
+                          learning_rate=config.learning_rate, seed=config.seed)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
 
 
 def prepare_run_dir(config: TrainConfig, resume: bool):
