@@ -5,8 +5,10 @@ Prints one table: steady-state training images/s at every resolution from 4x4 to
 * the shipped configuration (latent 512, fmap_max 64, the shipped batch sizes), and
 * the 128-channel configuration at batch 16 used to compare ProGAN implementations,
 
-each with and without XLA, plus generation images/s at 32x32 (batch 64), and the achieved
-GFLOP/s next to the machine's measured float32 matmul GFLOP/s.
+each in float32, float32 with XLA, and ``mixed_bfloat16`` (bfloat16 compute, float32 weights),
+plus generation images/s at 32x32 (batch 64), and the achieved GFLOP/s next to the machine's
+measured float32 and bfloat16 matmul GFLOP/s. Whether the CPU has native bfloat16 instructions
+(AVX512_BF16, AMX) is printed too: without them bfloat16 is emulated and slower.
 
 FLOPs are counted analytically from the layers (2 * multiply-adds of every convolution and dense
 layer in one forward pass) and a training step is charged ``4 G + 15 D`` forward passes:
@@ -36,9 +38,12 @@ from progan_tf.gan.train import TrainConfig, build_model  # noqa: E402
 SHIPPED_BATCHES = {4: 64, 8: 32, 16: 16, 32: 16}
 
 
-def matmul_gflops(size=2048, repeats=20):
-    """Measured float32 matmul GFLOP/s: the machine's practical peak for dense math."""
-    a = tf.random.normal([size, size])
+PRECISIONS = (("float32", False), ("float32", True), ("mixed_bfloat16", False))
+
+
+def matmul_gflops(size=2048, repeats=20, dtype=tf.float32):
+    """Measured matmul GFLOP/s: the machine's practical peak for dense math in ``dtype``."""
+    a = tf.cast(tf.random.normal([size, size]), dtype)
     matmul = tf.function(lambda x: tf.matmul(x, x))
     matmul(a).numpy()
     start = time.perf_counter()
@@ -107,37 +112,55 @@ def generation_rate(model, batch=64, seconds=2.0):
     return count / (time.perf_counter() - start)
 
 
+def cpu_bfloat16_flags():
+    """The CPU's native bfloat16 instruction sets, from /proc/cpuinfo (Linux)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle
+                          if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    found = [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
+    return ", ".join(found) or "none"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few steps per row (smoke test)")
     parser.add_argument("--resolutions", default="4,8,16,32")
     args = parser.parse_args()
     resolutions = [int(r) for r in args.resolutions.split(",")]
-    peak = matmul_gflops(1024 if args.quick else 2048, 5 if args.quick else 20)
+    size, repeats = (1024, 5) if args.quick else (2048, 20)
+    peak = matmul_gflops(size, repeats)
+    peak_bf16 = matmul_gflops(size, repeats, tf.bfloat16)
 
     configs = [("shipped (fmap 64)", 64, SHIPPED_BATCHES), ("128-channel", 128, {r: 16 for r in resolutions})]
     rows = []
     for name, fmap, batches in configs:
-        model = build_model(TrainConfig(data_dir="", out_dir="", resolution=32, fmap_max=fmap))
+        models = {precision: build_model(TrainConfig(data_dir="", out_dir="", resolution=32,
+                                                     fmap_max=fmap, precision=precision))
+                  for precision in {p for p, _ in PRECISIONS}}
         for resolution in resolutions:
             batch = batches[resolution]
-            flops = step_flops(model, resolution)
+            flops = step_flops(models["float32"], resolution)
             steps = 3 if args.quick else max(8, int(60000 / (resolution * resolution * batch)))
-            for jit in (False, True):
-                rate = train_rate(model, resolution, batch, steps, jit)
-                rows.append((name, resolution, batch, "XLA" if jit else "-", rate,
+            for precision, jit in PRECISIONS:  # side by side, so load hits all alike
+                rate = train_rate(models[precision], resolution, batch, steps, jit)
+                rows.append((name, resolution, batch, precision, "XLA" if jit else "-", rate,
                              rate * flops / 1e9))
         if fmap == 64:
-            gen_rate = generation_rate(model, seconds=0.5 if args.quick else 3.0)
-            gen_flops = forward_flops(model.ema_generator, tf.zeros([1, 512]))
+            gen_rate = generation_rate(models["float32"], seconds=0.5 if args.quick else 3.0)
+            gen_flops = forward_flops(models["float32"].ema_generator, tf.zeros([1, 512]))
 
-    print(f"\nmachine: {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; "
-          f"measured float32 matmul: {peak:.0f} GFLOP/s\n")
-    print("| configuration | res | batch | XLA | train img/s | GFLOP/s | % of matmul |")
-    print("|---|---|---|---|---|---|---|")
-    for name, resolution, batch, jit, rate, gflops in rows:
-        print(f"| {name} | {resolution}x{resolution} | {batch} | {jit} | {rate:.1f} | "
-              f"{gflops:.1f} | {100 * gflops / peak:.0f}% |")
+    print(f"\nmachine: {os.cpu_count()} CPU cores, native bfloat16: {cpu_bfloat16_flags()}, "
+          f"TensorFlow {tf.__version__}; measured matmul: float32 {peak:.0f} GFLOP/s, "
+          f"bfloat16 {peak_bf16:.0f} GFLOP/s\n")
+    print("| configuration | res | batch | precision | XLA | train img/s | GFLOP/s | % of matmul |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, resolution, batch, precision, jit, rate, gflops in rows:
+        matmul = peak_bf16 if precision == "mixed_bfloat16" else peak
+        print(f"| {name} | {resolution}x{resolution} | {batch} | {precision} | {jit} | "
+              f"{rate:.1f} | {gflops:.1f} | {100 * gflops / matmul:.0f}% |")
     print(f"\ngeneration (shipped, EMA G, 32x32, batch 64): {gen_rate:.0f} img/s, "
           f"{gen_rate * gen_flops / 1e9:.1f} GFLOP/s")
 
