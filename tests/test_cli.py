@@ -49,6 +49,11 @@ def test_generate_grid_is_seeded(tf1_hub_module_dir, tmp_path):
     assert np.array_equal(grid, np.asarray(Image.open(b)))
     assert not np.array_equal(grid, np.asarray(Image.open(c)))
     assert "wrote 6 images (128x128)" in result.stdout
+    zoomed = tmp_path / "zoomed.png"
+    result = progan_tf("generate", "--model", tf1_hub_module_dir, "-n", 6, "--seed", 7,
+                       "--ncols", 3, "--zoom", 2, "--out", zoomed)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(zoomed))[::2, ::2], grid)
 
 
 @pytest.mark.parametrize("method", ["hypersphere", "slerp", "lerp"])
@@ -85,7 +90,7 @@ def test_bad_input_gives_one_line_errors(tf1_hub_module_dir, tmp_path):
 
 
 def test_argument_errors_exit_2_with_usage():
-    for args in (["generate", "-n", "0"], ["interpolate", "--steps", "-3"],
+    for args in (["generate", "-n", "0"], ["generate", "--zoom", "0"], ["interpolate", "--steps", "-3"],
                  ["interpolate", "--steps", "1"],
                  ["interpolate", "--method", "cubic"], ["frobnicate"]):
         result = progan_tf(*args)
