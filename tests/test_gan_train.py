@@ -201,10 +201,17 @@ def test_export_loads_like_progan128_through_tensorflow_hub(faces, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["resolution"] == 8 and meta["latent_dim"] == 16 and meta["images_shown"] >= 192
     assert (out / "generator.keras").exists()
+    assert out.stat().st_mode & 0o777 == 0o777 & ~_umask()  # readable like any new folder
     with pytest.raises(RunDirectoryError, match="already exists"):
         export_run(run, out)
     with pytest.raises(RunDirectoryError, match="not a training run"):
         export_run(tmp_path, tmp_path / "x")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _cli(*args, **kwargs):
