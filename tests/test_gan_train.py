@@ -125,6 +125,7 @@ def test_training_stream_resumes_at_any_image_index():
 def test_train_writes_run_folder(faces, tmp_path):
     run = train(tiny_config(faces, tmp_path / "run"), progress=False, log_every=2)
     assert (run / "run.json").exists() and (run / "losses.png").exists()
+    assert (run / "run.json").stat().st_mode & 0o777 == 0o666 & ~_umask()  # not mkstemp's 0600
     samples = sorted(p.name for p in (run / "samples").glob("*.png"))
     assert samples == ["phase-00-4px-stable.png", "phase-01-8px-fade.png", "phase-02-8px-stable.png"]
     rows = read_csv(run / "losses.csv")

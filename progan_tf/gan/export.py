@@ -46,12 +46,6 @@ class _HubInterface(tf.Module):
         return {"default": tf.clip_by_value(images * 0.5 + 0.5, 0.0, 1.0)}
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def export_generator(generator, out_dir, discriminator=None, metadata=None, overwrite=False):
     """Write ``generator`` (at its current stage) to ``out_dir`` in the hub interface.
 
@@ -64,7 +58,7 @@ def export_generator(generator, out_dir, discriminator=None, metadata=None, over
                                 f"folder or delete it first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the model from other users
+    os.chmod(tmp, 0o777 & ~checkpoint._umask())  # mkdtemp's 0700 would hide the model from other users
     try:
         module = _HubInterface(generator)
         tf.saved_model.save(module, str(tmp), signatures={"default": module.serve})
