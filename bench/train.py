@@ -81,15 +81,22 @@ def forward_flops(network, images_or_latents):
     return sum(sizes.values())
 
 
-def train_rate(model, resolution, batch, steps, jit):
-    """Steady-state training images/s at ``resolution`` (fade-in phase, the costlier one)."""
+def train_rate(model, resolution, batch, seconds, jit):
+    """Steady-state training images/s at ``resolution`` (fade-in phase, the costlier one).
+
+    Steps are timed for at least ``seconds`` (in ``fit`` calls of a few steps each): single step
+    times on a shared 2-core machine vary by up to 2x, so a handful of steps is not a rate.
+    """
     phase = Phase(0, resolution, resolution > 4, 0, 10 ** 9, batch)
     model.start_phase(phase, jit_compile=jit)
     images = tf.random.uniform([batch, resolution, resolution, 3], -1.0, 1.0)
     dataset = tf.data.Dataset.from_tensors(images).repeat()
     model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)  # trace, compile, warm up
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    steps_per_call = max(1, int(8192 / (resolution * resolution * batch)))
+    steps, start = 0, time.perf_counter()
+    while steps == 0 or time.perf_counter() - start < seconds:
+        model.fit(dataset, steps_per_epoch=steps_per_call, epochs=1, verbose=0)
+        steps += steps_per_call
     return steps * batch / (time.perf_counter() - start)
 
 
@@ -128,6 +135,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few steps per row (smoke test)")
     parser.add_argument("--resolutions", default="4,8,16,32")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="time each row's training steps for at least this long")
     args = parser.parse_args()
     resolutions = [int(r) for r in args.resolutions.split(",")]
     size, repeats = (1024, 5) if args.quick else (2048, 20)
@@ -143,9 +152,9 @@ def main():
         for resolution in resolutions:
             batch = batches[resolution]
             flops = step_flops(models["float32"], resolution)
-            steps = 3 if args.quick else max(8, int(60000 / (resolution * resolution * batch)))
+            seconds = 0.2 if args.quick else args.seconds
             for precision, jit in PRECISIONS:  # side by side, so load hits all alike
-                rate = train_rate(models[precision], resolution, batch, steps, jit)
+                rate = train_rate(models[precision], resolution, batch, seconds, jit)
                 rows.append((name, resolution, batch, precision, "XLA" if jit else "-", rate,
                              rate * flops / 1e9))
         if fmap == 64:

@@ -123,7 +123,7 @@ def build_parser():
     p.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0)
     p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
-                   help="mixed_bfloat16: compute in bfloat16 with float32 weights; about 2-3x "
+                   help="mixed_bfloat16: compute in bfloat16 with float32 weights; up to ~2x "
                         "faster on CPUs with AVX512_BF16 or AMX, slower elsewhere")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop-after-kimg", type=_positive_float, default=None,
