@@ -6,7 +6,6 @@ it leaves in ``--out-dir`` are checked independently with Pillow.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_scripts import load_bench_script
 from PIL import Image
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
@@ -21,13 +21,7 @@ QUICK_FRAMES = (1, 20, 200)
 
 
 def _load_bench_module():
-    """Imports ``bench/generate.py`` (not a package) as the module ``bench_generate``."""
-    if "bench_generate" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_generate", BENCH)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_generate"] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["bench_generate"]
+    return load_bench_script("generate")
 
 
 def _table_rows(output: str) -> dict[str, list[str]]:

@@ -8,7 +8,6 @@ in-process.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_scripts import load_bench_script
 from PIL import Image
 
 from progan_tf.errors import DatasetError
@@ -30,13 +30,7 @@ FACE_SIZES = [(45, 55), (40, 50), (60, 73), (45, 55), (50, 50), (38, 47)]  # (wi
 
 
 def _load_bench_module():
-    """Imports ``bench/recover.py`` (not a package) as the module ``bench_recover``."""
-    if "bench_recover" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_recover", BENCH)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_recover"] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["bench_recover"]
+    return load_bench_script("recover")
 
 
 def _table_rows(output: str) -> dict[str, list[str]]:

@@ -125,7 +125,7 @@ def test_training_stream_resumes_at_any_image_index():
 def test_train_writes_run_folder(faces, tmp_path):
     run = train(tiny_config(faces, tmp_path / "run"), progress=False, log_every=2)
     assert (run / "run.json").exists() and (run / "losses.png").exists()
-    assert (run / "run.json").stat().st_mode & 0o777 == 0o666 & ~_umask()  # not mkstemp's 0600
+    assert (run / "run.json").stat().st_mode & 0o777 == 0o666 & ~checkpoint._umask()  # not mkstemp's 0600
     samples = sorted(p.name for p in (run / "samples").glob("*.png"))
     assert samples == ["phase-00-4px-stable.png", "phase-01-8px-fade.png", "phase-02-8px-stable.png"]
     rows = read_csv(run / "losses.csv")
@@ -202,17 +202,11 @@ def test_export_loads_like_progan128_through_tensorflow_hub(faces, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["resolution"] == 8 and meta["latent_dim"] == 16 and meta["images_shown"] >= 192
     assert (out / "generator.keras").exists()
-    assert out.stat().st_mode & 0o777 == 0o777 & ~_umask()  # readable like any new folder
+    assert out.stat().st_mode & 0o777 == 0o777 & ~checkpoint._umask()  # readable like any new folder
     with pytest.raises(RunDirectoryError, match="already exists"):
         export_run(run, out)
     with pytest.raises(RunDirectoryError, match="not a training run"):
         export_run(tmp_path, tmp_path / "x")
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _cli(*args, **kwargs):
