@@ -29,8 +29,10 @@ target, so background load on the machine spreads over all rows alike.
 
 Timings: ``s/target`` is the whole call; ``ms/step`` is the optimisation loop divided by its
 steps (for ``recover_latent`` that includes tracing its ``tf.function``, which every call
-does once); ``steady ms/step`` is the median time between consecutive steps, i.e. without
-one-off costs. ``ms/restart-step`` divides ``ms/step`` by the restarts each step updates.
+does once); ``steady ms/step`` is the median time of one step without one-off costs (for the
+classic loop the time between consecutive steps; ``recover_latent`` runs
+``steps_per_execution`` steps per compiled call, so for it the time between calls divided by
+their steps). ``ms/restart-step`` divides ``ms/step`` by the restarts each step updates.
 
     .venv/bin/python bench/recover.py                          # 32 + 32 targets, 300 steps
     .venv/bin/python bench/recover.py --quick                  # 4 + 4 targets, 30 steps
@@ -107,7 +109,7 @@ class Outcome:
     cosine: float | None  # with the true latent; None for real faces
     seconds: float  # the whole call
     loop_seconds: float  # the optimisation loop
-    steady_step_seconds: float  # median time between consecutive steps
+    steady_step_seconds: float  # median time of a step, without one-off costs
 
 
 @dataclass(frozen=True)
@@ -301,31 +303,56 @@ def run_classic(generator, target: Target, method: Method) -> Outcome:
     seconds = time.perf_counter() - began
     latent = np.asarray(recorder.latest)[0]
     image = generator(latent[np.newaxis]).numpy()[0]
-    return score(method, target, latent, image, seconds, seconds, recorder.call_times)
+    return score(method, target, latent, image, seconds, seconds,
+                 np.diff(recorder.call_times).tolist())
 
 
 def run_recover(generator, target: Target, method: Method) -> Outcome:
     """``recover_latent`` with its defaults; a callback times the steps."""
     from progan_tf.recovery import recover_latent
 
-    step_times: list[float] = []
+    step_times: list[tuple[int, float]] = []
     began = time.perf_counter()
-    result = recover_latent(generator, target.image, steps=method.steps,
-                            restarts=method.restarts, loss=method.loss, seed=target.start_seed,
-                            progress=False,
-                            callback=lambda step, losses: step_times.append(time.perf_counter()))
+    result = recover_latent(
+        generator, target.image, steps=method.steps, restarts=method.restarts, loss=method.loss,
+        seed=target.start_seed, progress=False,
+        callback=lambda step, losses: step_times.append((step, time.perf_counter())))
     seconds = time.perf_counter() - began
     return score(method, target, result.latent, result.image, seconds, result.wall_time,
-                 step_times)
+                 execution_step_seconds(step_times))
+
+
+def execution_step_seconds(step_times: list[tuple[int, float]]) -> list[float]:
+    """Seconds per step of each compiled execution after the first, from callback times.
+
+    ``recover_latent`` runs ``steps_per_execution`` steps per call and then calls the callback
+    for each of them in a burst, so the time one execution took is the time from the previous
+    burst to its own, shared by the steps of its burst.
+    """
+    per_execution = recover_steps_per_execution()
+    bursts: dict[int, list[float]] = {}
+    for step, when in step_times:
+        bursts.setdefault(step // per_execution, []).append(when)
+    times = list(bursts.values())
+    return [(later[0] - earlier[0]) / len(later) for earlier, later in zip(times, times[1:])]
+
+
+def recover_steps_per_execution() -> int:
+    """``recover_latent``'s default ``steps_per_execution``."""
+    import inspect
+
+    from progan_tf.recovery import recover_latent
+
+    return inspect.signature(recover_latent).parameters["steps_per_execution"].default
 
 
 def score(method: Method, target: Target, latent: np.ndarray, image: np.ndarray,
-          seconds: float, loop_seconds: float, step_times: list[float]) -> Outcome:
+          seconds: float, loop_seconds: float, step_seconds: list[float]) -> Outcome:
     """PSNR/SSIM of ``image`` against the target, cosine with the true latent, the timings."""
     from progan_tf.latents import cosine_similarity
     from progan_tf.recovery import psnr, ssim
 
-    steady = float(np.median(np.diff(step_times))) if len(step_times) > 1 else loop_seconds
+    steady = float(np.median(step_seconds)) if step_seconds else loop_seconds
     cosine = None if target.latent is None else float(cosine_similarity(latent, target.latent))
     image = np.clip(image, 0.0, 1.0)
     return Outcome(method.key, target.set, target.name, method.steps, psnr(image, target.image),

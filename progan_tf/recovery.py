@@ -697,6 +697,7 @@ def recover_latent(
     noise_ramp: float = 0.75,
     stochastic_clip: float | None = None,
     frames_every: int | None = 5,
+    steps_per_execution: int = 10,
     seed: int = 0,
     progress: bool = True,
     initial_latents: Any = None,
@@ -760,6 +761,11 @@ def recover_latent(
         ``N(0, 1)`` (stochastic clipping), keeping latents typical of the prior.
     frames_every : int or None
         Record the winning restart's image every ``frames_every`` steps (for ``animate``).
+    steps_per_execution : int
+        Steps run by one call of the compiled step function (as in Keras' ``compile``): a
+        call from Python costs about as much as a small generator's whole step on a CPU, so
+        running several per call makes the search faster; the progress bar, ``callback`` and
+        Ctrl-C then act once per ``steps_per_execution`` steps.
     seed : int
         Seeds the starting latents and the noise.
     progress : bool
@@ -769,7 +775,7 @@ def recover_latent(
         random.
     callback : callable, optional
         Called after every step as ``callback(step, losses)`` with the ``[restarts]`` losses,
-        e.g. for a live plot. Raising ``KeyboardInterrupt`` in it stops the search like Ctrl-C.
+        e.g. for a live plot (in bursts of ``steps_per_execution`` steps). Raising ``KeyboardInterrupt`` in it stops the search like Ctrl-C.
 
     Returns
     -------
@@ -801,6 +807,7 @@ def recover_latent(
         stochastic_clip = _number(stochastic_clip, "stochastic_clip", low=0.0, low_open=True)
     if frames_every is not None:
         frames_every = _positive_int(frames_every, "frames_every", 5)
+    steps_per_execution = _positive_int(steps_per_execution, "steps_per_execution", 10)
     if prior not in PRIORS:
         raise RecoveryError(f"prior={prior!r} is not supported; use 'sphere', 'norm' or None")
     if callback is not None and not callable(callback):
@@ -814,8 +821,8 @@ def recover_latent(
     if prior == "sphere":
         start = _to_sphere(start, math.sqrt(latent_dim)).numpy()
     latents = tf.Variable(start, name="latents")
-    step_fn = _compiled_step(latents, synthesize, objective, prior, prior_weight, stochastic_clip,
-                             seed)
+    run_steps = _compiled_steps(latents, synthesize, objective, prior, prior_weight,
+                                stochastic_clip, seed)
 
     history = np.full((steps, restarts), np.nan, np.float32)
     best = _Best()
@@ -824,24 +831,29 @@ def recover_latent(
     began = time.perf_counter()
     try:
         with _progress_bar(steps, progress) as bar:
-            for step in range(steps):
-                losses, evaluated = step_fn(
-                    _learning_rate(step, steps, learning_rate, lr_rampup, lr_rampdown),
-                    _noise_strength(step, steps, noise, noise_ramp))
+            for first in range(0, steps, steps_per_execution):
+                chunk = range(first, min(first + steps_per_execution, steps))
+                losses, evaluated = run_steps(
+                    tf.constant([_learning_rate(step, steps, learning_rate, lr_rampup,
+                                                lr_rampdown) for step in chunk], tf.float32),
+                    tf.constant([_noise_strength(step, steps, noise, noise_ramp)
+                                 for step in chunk], tf.float32))
                 losses, evaluated = losses.numpy(), evaluated.numpy()
-                history[step], done = losses, step + 1
-                if frames_every is not None and step % frames_every == 0:
-                    snapshots.append(evaluated)
-                best.update(step, losses, evaluated)
-                if not np.isfinite(losses).all():
-                    reason = _nan_message(step, losses, best)
+                for step, step_losses, step_latents in zip(chunk, losses, evaluated):
+                    history[step], done = step_losses, step + 1
+                    if frames_every is not None and step % frames_every == 0:
+                        snapshots.append(step_latents)
+                    best.update(step, step_losses, step_latents)
+                    if not np.isfinite(step_losses).all():
+                        reason = _nan_message(step, step_losses, best)
+                        break
+                    if callback is not None:
+                        callback(step, step_losses)
+                if reason is not None:
                     warnings.warn(reason, RuntimeWarning, stacklevel=2)
                     break
-                if callback is not None:
-                    callback(step, losses)
-                bar.update(1)
-                if step % 10 == 0 or step == steps - 1:
-                    bar.set_postfix(best_loss=f"{best.loss:.4g}", refresh=False)
+                bar.update(len(chunk))
+                bar.set_postfix(best_loss=f"{best.loss:.4g}", refresh=False)
     except KeyboardInterrupt:
         if best.latent is None:
             raise  # nothing to return yet
@@ -858,23 +870,29 @@ def recover_latent(
                    interrupted, reason)
 
 
-def _compiled_step(latents: tf.Variable, synthesize: Callable, objective: Callable,
-                   prior: str | None, prior_weight: float, stochastic_clip: float | None,
-                   seed: int) -> Callable:
-    """One Adam step on all restarts, as a ``tf.function`` traced once.
+def _compiled_steps(latents: tf.Variable, synthesize: Callable, objective: Callable,
+                    prior: str | None, prior_weight: float, stochastic_clip: float | None,
+                    seed: int) -> Callable:
+    """Adam steps on all restarts, several per call, as a ``tf.function`` traced once.
 
-    The learning rate and the noise strength are tensor arguments, so the changing schedule
-    never retraces it. Returns each restart's loss and the latents it was computed for.
+    The returned function takes the learning rate and the noise strength of each step to run
+    (``[n]`` tensors, so neither the schedule nor ``n`` retraces it) and runs the ``n`` steps in
+    a ``tf.while_loop``: one call from Python per ``n`` steps, not per step. That matters on a
+    CPU, where a small generator's step is a few milliseconds and each call from Python, with
+    its tensor conversions, costs about as much again. Returns each step's per-restart losses
+    ``[n, restarts]`` and the latents they were computed for ``[n, restarts, D]``.
     """
     radius = math.sqrt(latents.shape[1])
     optimizer = keras.optimizers.Adam()
     optimizer.build([latents])  # its variables must exist before tracing
     rng = tf.random.Generator.from_seed(seed)
 
-    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)] * 2, autograph=False)
     def step(learning_rate, noise_std):
         optimizer.learning_rate.assign(learning_rate)
-        with tf.GradientTape() as tape:
+        # Only the latents need a gradient; by default the tape would also watch the
+        # generator's weights, which the function call it records reads.
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(latents)
             evaluated = latents + noise_std * rng.normal(tf.shape(latents))
             if prior == "sphere":
                 evaluated = _to_sphere(evaluated, radius)
@@ -891,7 +909,20 @@ def _compiled_step(latents: tf.Variable, synthesize: Callable, objective: Callab
             latents.assign(_to_sphere(latents, radius))
         return per_restart, evaluated
 
-    return step
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)] * 2, autograph=False)
+    def run_steps(learning_rates, noise_stds):
+        count = tf.shape(learning_rates)[0]
+
+        def body(i, losses, evaluated):
+            per_restart, latents_seen = step(learning_rates[i], noise_stds[i])
+            return i + 1, losses.write(i, per_restart), evaluated.write(i, latents_seen)
+
+        _, losses, evaluated = tf.while_loop(
+            lambda i, *_: i < count, body,
+            (tf.constant(0), tf.TensorArray(tf.float32, count), tf.TensorArray(tf.float32, count)))
+        return losses.stack(), evaluated.stack()
+
+    return run_steps
 
 
 def _result(synthesize: Callable, target: np.ndarray, best: _Best, history: np.ndarray,

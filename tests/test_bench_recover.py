@@ -150,6 +150,20 @@ def test_verdicts_follow_from_the_numbers(quick_run):
     assert verdicts == [f"- {'PASS' if ok else 'FAIL'}" for ok in expected]
 
 
+def test_execution_step_seconds_shares_each_call_among_its_steps():
+    bench = _load_bench_module()
+    per_execution = bench.recover_steps_per_execution()
+    assert per_execution > 1  # else this test would not tell bursts apart
+    # 2.5 executions: callbacks come in bursts when each call returns (at 1.0, 1.5, 1.75 s).
+    steps = 2 * per_execution + per_execution // 2
+    ends = [1.0, 1.5, 1.75]
+    times = [(step, ends[step // per_execution] + 1e-5 * (step % per_execution))
+             for step in range(steps)]
+    expected = [0.5 / per_execution, 0.25 / (per_execution // 2)]
+    assert bench.execution_step_seconds(times) == pytest.approx(expected)
+    assert bench.execution_step_seconds(times[:per_execution]) == []
+
+
 def test_real_faces_get_the_training_crop(faces_dir):
     from progan_tf.gan.data import load_image_folder
 

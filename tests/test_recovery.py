@@ -199,6 +199,25 @@ def test_learning_rate_and_noise_schedules():
     assert strengths[75:] == [0.0] * 25
 
 
+
+@pytest.mark.parametrize("steps_per_execution", [1, 7, 40])
+def test_steps_per_execution_only_changes_how_steps_are_batched(small_generator, known,
+                                                                 steps_per_execution):
+    # 23 steps: 7 leaves a short last execution, 40 runs them all in one. Same seed, same
+    # schedule, so every step must see the same latents and losses as with the default.
+    _, target = known
+    seen = []
+    options = dict(steps=23, restarts=3, seed=5, progress=False, frames_every=4)
+    reference = recover_latent(small_generator, target, **options)
+    result = recover_latent(small_generator, target, steps_per_execution=steps_per_execution,
+                            callback=lambda step, losses: seen.append(step), **options)
+    assert seen == list(range(23))
+    np.testing.assert_allclose(result.loss_history, reference.loss_history, rtol=1e-5)
+    np.testing.assert_allclose(result.latent, reference.latent, rtol=1e-5, atol=1e-5)
+    assert (result.best_step, result.best_restart) == (reference.best_step,
+                                                       reference.best_restart)
+    assert len(result.frames) == len(reference.frames) == 6 + 1  # steps 0, 4, ..., 20; best
+
 # --------------------------------------------------------------------------------------------
 # Losses
 # --------------------------------------------------------------------------------------------
@@ -410,6 +429,8 @@ def test_grayscale_target_and_generator_batch_output(small_generator, known):
     ({"learning_rate": 0.0}, r"learning_rate must be a number > 0"),
     ({"noise_ramp": 1.5}, r"noise_ramp must be a number > 0 and <= 1"),
     ({"frames_every": 0}, r"frames_every must be a positive int"),
+    ({"steps_per_execution": 0}, r"steps_per_execution must be a positive int, got 0"),
+    ({"steps_per_execution": 2.5}, r"steps_per_execution must be a positive int, got 2.5"),
 ])
 def test_bad_options_are_one_line_errors(small_generator, known, options, message):
     _, target = known
