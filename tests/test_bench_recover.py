@@ -143,6 +143,7 @@ def test_verdicts_follow_from_the_numbers(quick_run):
         recover["psnr_mean"]["real"] - classic["psnr_mean"]["real"] >= 3.0,
         recover["recovered"] / recover["known_targets"] >= 0.9,
         classic["ms_per_step"] / recover["ms_per_step"] >= 3.0,
+        classic["ms_per_step"] / by_key["recover_latent_1"]["ms_per_step"] >= 3.0,
     ]
     assert [check["passed"] for check in document["targets"]] == expected
     verdicts = [line.split(":")[0] for line in output.splitlines()
