@@ -114,6 +114,9 @@ class Generator:
         self.output_keys = tuple(outputs) if isinstance(outputs, dict) else ()
         self.output_key, output_spec = _image_output(outputs, output_key, where)
         self.image_shape = self._image_shape(output_spec, where)
+        # Compiled latent searches of progan_tf.recovery.recover_latent, by options: tracing one
+        # costs about as much as a hundred steps, so later searches reuse it.
+        self._recovery_searches: dict = {}
 
     def __call__(
         self, latents: Any, *, clip: bool = True, chunk_size: int | None = None

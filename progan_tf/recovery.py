@@ -7,11 +7,13 @@ Two ways to do it:
   latent's norm towards ``sqrt(latent_dim)``. It is kept as the baseline that notebooks and
   workshop material refer to.
 * :func:`recover_latent` is what to use in practice. It optimises several random restarts at
-  once as one batch in a compiled (``tf.function``) step, ramps the learning rate up and down
-  and adds decaying noise to the latents early on as the StyleGAN2 projector does, offers
-  losses that match what people see (SSIM, a multi-scale Laplacian pyramid, perceptual features
-  of VGG16 or of a discriminator trained with :mod:`progan_tf.gan`), and keeps the best latent
-  found -- also when you interrupt it (Ctrl-C, the notebook's stop button) or the loss turns NaN.
+  once as one batch with compiled (``tf.function``) steps, several per call from Python (a
+  ``tf.while_loop``; on a CPU each call costs about as much as a small model's step), ramps the
+  learning rate up and down and adds decaying noise to the latents early on as the StyleGAN2
+  projector does, offers losses that match what people see (SSIM, a multi-scale Laplacian
+  pyramid, perceptual features of VGG16 or of a discriminator trained with
+  :mod:`progan_tf.gan`), and keeps the best latent found -- also when you interrupt it (Ctrl-C,
+  the notebook's stop button) or the loss turns NaN.
 
 **Why a sphere.** ProGAN normalises ``z`` at its input (pixel norm), so only the *direction* of a
 latent matters, and ``N(0, I)`` latents in ``D`` dimensions all have norms close to ``sqrt(D)``.
@@ -529,7 +531,7 @@ def _mean_per_image(values: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.cast(values, tf.float32), axis=list(range(1, values.shape.rank)))
 
 
-def _feature_distance(extractor: Callable, target: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
+def _feature_distance(extractor: Callable) -> Callable:
     """Mean squared difference of unit-normalised features, summed over the extractor's outputs.
 
     Each feature vector (the channels at one position) is scaled to unit length first, as LPIPS
@@ -541,63 +543,71 @@ def _feature_distance(extractor: Callable, target: tf.Tensor) -> Callable[[tf.Te
         return [tf.math.l2_normalize(tf.cast(f, tf.float32), axis=-1)
                 for f in tf.nest.flatten(extractor(images))]
 
-    target_features = [tf.constant(f) for f in normalised(target)]
+    def prepare(target):
+        target_features = [tf.stop_gradient(f) for f in normalised(target)]
 
-    def distance(images):
-        return tf.add_n([_mean_per_image(tf.square(f - t))
-                         for f, t in zip(normalised(images), target_features)])
+        def distance(images):
+            return tf.add_n([_mean_per_image(tf.square(f - t))
+                             for f, t in zip(normalised(images), target_features)])
 
-    return distance
+        return distance
+
+    return prepare
 
 
-def _single_loss(loss: Any, target: tf.Tensor, feature_extractor: Any,
-                 discriminator: Any) -> Callable[[tf.Tensor], tf.Tensor]:
+def _single_loss(loss: Any, feature_extractor: Any, discriminator: Any,
+                 image_shape: Sequence[int]) -> Callable:
+    """``prepare(target) -> loss(images) -> [N]``: what depends on the target alone (its pyramid,
+    its features) is computed once by ``prepare``, inside the compiled search."""
     if loss == "mse":
-        return lambda images: _mean_per_image(tf.square(images - target))
+        return lambda target: lambda images: _mean_per_image(tf.square(images - target))
     if loss == "mae":
-        return lambda images: _mean_per_image(tf.abs(images - target))
+        return lambda target: lambda images: _mean_per_image(tf.abs(images - target))
     if loss == "ssim":
-        window = _ssim_window(target.shape)
-        return lambda images: 1.0 - tf.image.ssim(
+        window = _ssim_window(image_shape)
+        return lambda target: lambda images: 1.0 - tf.image.ssim(
             images, tf.broadcast_to(target, tf.shape(images)), max_val=1.0, filter_size=window)
     if loss == "laplacian":
-        levels = _pyramid_levels(*target.shape[1:3])
-        target_pyramid = _laplacian_pyramid(target, levels)
-        return lambda images: tf.add_n([
-            _mean_per_image(tf.abs(level - target_level))
-            for level, target_level in zip(_laplacian_pyramid(images, levels), target_pyramid)])
+        levels = _pyramid_levels(*image_shape[:2])
+
+        def prepare_pyramid(target):
+            target_pyramid = _laplacian_pyramid(target, levels)
+            return lambda images: tf.add_n([
+                _mean_per_image(tf.abs(level - target_level))
+                for level, target_level in zip(_laplacian_pyramid(images, levels),
+                                               target_pyramid)])
+
+        return prepare_pyramid
     if loss == "perceptual":
         if feature_extractor is None:
             raise RecoveryError("loss='perceptual' needs feature_extractor=: e.g. "
                                 "perceptual_extractor('vgg16') or any Keras model of images in "
                                 "[0, 1]")
-        return _feature_distance(feature_extractor, target)
+        return _feature_distance(feature_extractor)
     if loss == "discriminator":
         if discriminator is None:
             raise RecoveryError("loss='discriminator' needs discriminator=: a "
                                 "ProgressiveDiscriminator, a discriminator.keras file or an "
                                 "export folder")
-        if not callable(discriminator) or isinstance(discriminator, keras.Model):
-            discriminator = discriminator_extractor(discriminator)
-        return _feature_distance(discriminator, target)
+        return _feature_distance(discriminator)
     if isinstance(loss, keras.losses.Loss):
-        return lambda images: _mean_per_image(loss.call(tf.broadcast_to(target, tf.shape(images)),
-                                                        images))
+        return lambda target: lambda images: _mean_per_image(
+            loss.call(tf.broadcast_to(target, tf.shape(images)), images))
     if callable(loss):
-        return lambda images: _mean_per_image(loss(target, images))
+        return lambda target: lambda images: _mean_per_image(loss(target, images))
     raise RecoveryError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}, a callable "
                         f"loss(target, images) -> [N], a Keras loss, or a list of (loss, weight)")
 
 
-def _objective(loss: Any, target: tf.Tensor, feature_extractor: Any,
-               discriminator: Any) -> Callable[[tf.Tensor], tf.Tensor]:
+def _loss_terms(loss: Any) -> list[tuple[Any, float]]:
+    """``loss`` as a checked list of ``(loss, weight)`` pairs."""
     if isinstance(loss, list):
         terms = loss
         if not terms:
             raise RecoveryError("loss=[] has no terms; pass e.g. [('mse', 1.0), ('ssim', 0.1)]")
     else:
         terms = [(loss, 1.0)]
-    parts = []
+    checked = []
     for term in terms:
         if not (isinstance(term, tuple) and len(term) == 2):
             raise RecoveryError(f"loss list entries must be (loss, weight) pairs, got {term!r}")
@@ -606,9 +616,21 @@ def _objective(loss: Any, target: tf.Tensor, feature_extractor: Any,
                 or not math.isfinite(weight) or weight < 0:
             raise RecoveryError(f"the weight of loss {term[0]!r} must be a finite number >= 0, "
                                 f"got {weight!r}")
-        parts.append((float(weight), _single_loss(term[0], target, feature_extractor,
-                                                  discriminator)))
-    return lambda images: tf.add_n([weight * part(images) for weight, part in parts])
+        checked.append((term[0], float(weight)))
+    return checked
+
+
+def _objective(terms: list[tuple[Any, float]], feature_extractor: Any, discriminator: Any,
+               image_shape: Sequence[int]) -> Callable:
+    """``prepare(target) -> objective(images) -> [N]``, the weighted sum of the loss terms."""
+    parts = [(weight, _single_loss(term, feature_extractor, discriminator, image_shape))
+             for term, weight in terms]
+
+    def prepare(target):
+        prepared = [(weight, part(target)) for weight, part in parts]
+        return lambda images: tf.add_n([weight * part(images) for weight, part in prepared])
+
+    return prepare
 
 
 # Laplacian pyramid in TF (the same filter and borders as progan_tf.metrics.laplacian_pyramid,
@@ -707,6 +729,12 @@ def recover_latent(
 
     ``restarts`` random latents are optimised together, as one batch, with Adam in a compiled
     step; the latent with the lowest loss seen in any restart at any step is returned.
+
+    The first search on a :class:`Generator` traces and optimises the step's graph (about half
+    a second on a CPU); later searches with the same restarts, loss and prior reuse it -- when
+    the loss is built from the named losses and any extractor is a Keras model. Searches with
+    custom loss or extractor functions are traced afresh each time, as such a function may read
+    Python values that a reused trace would have frozen.
 
     Parameters
     ----------
@@ -815,15 +843,38 @@ def recover_latent(
 
     synthesize, latent_dim, image_shape = _synthesizer(generator)
     target = load_image(_drop_batch(image), size=image_shape[:2])
-    target_batch = tf.constant(target[np.newaxis])
-    objective = _objective(loss, target_batch, feature_extractor, discriminator)
+    terms = _loss_terms(loss)
+    names = {term for term, _ in terms if isinstance(term, str)}
+    features = discriminator
+    if "discriminator" in names and discriminator is not None and (
+            not callable(discriminator) or isinstance(discriminator, keras.Model)):
+        features = discriminator_extractor(discriminator)
+    objective = _objective(terms, feature_extractor, features, image_shape)
     start = _initial_latents(initial_latents, restarts, latent_dim, seed)
     if prior == "sphere":
         start = _to_sphere(start, math.sqrt(latent_dim)).numpy()
-    latents = tf.Variable(start, name="latents")
-    run_steps = _compiled_steps(latents, synthesize, objective, prior, prior_weight,
-                                stochastic_clip, seed)
+    options = _SearchOptions(restarts, prior, prior_weight, stochastic_clip, tuple(terms),
+                             feature_extractor if "perceptual" in names else None,
+                             discriminator if "discriminator" in names else None)
+    search = _search_for(generator, options, lambda: _CompiledSearch(
+        synthesize, objective, options, latent_dim, image_shape))
+    search.reset(start, target, seed)
+    try:
+        search.in_use = True
+        return _search(search, synthesize, target, image_shape, steps, learning_rate, lr_rampup,
+                       lr_rampdown, noise, noise_ramp, frames_every, steps_per_execution,
+                       progress, callback)
+    finally:
+        search.in_use = False
 
+
+def _search(search: _CompiledSearch, synthesize: Callable, target: np.ndarray,
+            image_shape: tuple, steps: int, learning_rate: float, lr_rampup: float,
+            lr_rampdown: float, noise: float, noise_ramp: float, frames_every: int | None,
+            steps_per_execution: int, progress: bool,
+            callback: Callable | None) -> RecoveryResult:
+    """recover_latent's loop: runs the compiled steps, keeps the best latent, stops cleanly."""
+    restarts = search.latents.shape[0]
     history = np.full((steps, restarts), np.nan, np.float32)
     best = _Best()
     snapshots = []
@@ -833,7 +884,7 @@ def recover_latent(
         with _progress_bar(steps, progress) as bar:
             for first in range(0, steps, steps_per_execution):
                 chunk = range(first, min(first + steps_per_execution, steps))
-                losses, evaluated = run_steps(
+                losses, evaluated = search.run_steps(
                     tf.constant([_learning_rate(step, steps, learning_rate, lr_rampup,
                                                 lr_rampdown) for step in chunk], tf.float32),
                     tf.constant([_noise_strength(step, steps, noise, noise_ramp)
@@ -850,7 +901,7 @@ def recover_latent(
                     if callback is not None:
                         callback(step, step_losses)
                 if reason is not None:
-                    warnings.warn(reason, RuntimeWarning, stacklevel=2)
+                    warnings.warn(reason, RuntimeWarning, stacklevel=3)
                     break
                 bar.update(len(chunk))
                 bar.set_postfix(best_loss=f"{best.loss:.4g}", refresh=False)
@@ -870,59 +921,131 @@ def recover_latent(
                    interrupted, reason)
 
 
-def _compiled_steps(latents: tf.Variable, synthesize: Callable, objective: Callable,
-                    prior: str | None, prior_weight: float, stochastic_clip: float | None,
-                    seed: int) -> Callable:
-    """Adam steps on all restarts, several per call, as a ``tf.function`` traced once.
+@dataclasses.dataclass(frozen=True)
+class _SearchOptions:
+    """What a compiled search is traced for; equal options can share one."""
 
-    The returned function takes the learning rate and the noise strength of each step to run
-    (``[n]`` tensors, so neither the schedule nor ``n`` retraces it) and runs the ``n`` steps in
-    a ``tf.while_loop``: one call from Python per ``n`` steps, not per step. That matters on a
-    CPU, where a small generator's step is a few milliseconds and each call from Python, with
-    its tensor conversions, costs about as much again. Returns each step's per-restart losses
-    ``[n, restarts]`` and the latents they were computed for ``[n, restarts, D]``.
+    restarts: int
+    prior: str | None
+    prior_weight: float
+    stochastic_clip: float | None
+    terms: tuple
+    feature_extractor: Any
+    discriminator: Any
+
+    def reusable(self) -> bool:
+        """Whether a later search may reuse the graph traced for these options.
+
+        Built-in losses read only tensors and Keras models' variables, so their graph stays
+        right. A custom loss or extractor function may read Python values that the trace froze
+        (change one and a reused graph would silently use the old value), and a discriminator
+        given as a path may have been re-exported since: those are traced afresh every time.
+        """
+        return (all(isinstance(term, str) for term, _ in self.terms)
+                and all(part is None or isinstance(part, keras.Model)
+                        for part in (self.feature_extractor, self.discriminator)))
+
+
+_CACHED_SEARCHES = 4  # compiled searches a Generator keeps (each holds a traced graph)
+
+
+def _search_for(generator: Any, options: _SearchOptions,
+                build: Callable[[], _CompiledSearch]) -> _CompiledSearch:
+    """A compiled search for ``options``: the generator's cached one, or a new one.
+
+    Tracing and optimising the step graph takes about half a second on a CPU -- as long as a
+    hundred steps of a 32x32 model -- so a :class:`Generator` keeps its last few searches (in
+    ``_recovery_searches``) for later calls with the same options.
     """
-    radius = math.sqrt(latents.shape[1])
-    optimizer = keras.optimizers.Adam()
-    optimizer.build([latents])  # its variables must exist before tracing
-    rng = tf.random.Generator.from_seed(seed)
+    cache = getattr(generator, "_recovery_searches", None)
+    if not isinstance(cache, dict) or not options.reusable():
+        return build()
+    search = cache.pop(options, None)
+    if search is not None and search.in_use:  # a search started from another one's callback
+        cache[options] = search
+        return build()
+    cache[options] = search = search or build()
+    while len(cache) > _CACHED_SEARCHES:
+        cache.pop(next(iter(cache)))  # the least recently used
+    return search
 
-    def step(learning_rate, noise_std):
-        optimizer.learning_rate.assign(learning_rate)
-        # Only the latents need a gradient; by default the tape would also watch the
-        # generator's weights, which the function call it records reads.
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(latents)
-            evaluated = latents + noise_std * rng.normal(tf.shape(latents))
+
+class _CompiledSearch:
+    """The variables of one search and its Adam steps compiled as a ``tf.function``.
+
+    Each call of ``run_steps`` takes the learning rate and the noise strength of each step to
+    run (``[n]`` tensors, so neither the schedule nor ``n`` retraces it) and runs the ``n`` steps
+    in a ``tf.while_loop``: one call from Python per ``n`` steps, not per step. That matters on
+    a CPU, where a small generator's step is a few milliseconds and each call from Python, with
+    its tensor conversions, costs about as much again. It returns each step's per-restart
+    losses ``[n, restarts]`` and the latents they were computed for ``[n, restarts, D]``.
+
+    The target is a variable too, so that :meth:`reset` can start a new search on another image
+    without tracing again.
+    """
+
+    def __init__(self, synthesize: Callable, objective: Callable, options: _SearchOptions,
+                 latent_dim: int, image_shape: tuple):
+        self.latents = tf.Variable(tf.zeros([options.restarts, latent_dim]), name="latents")
+        self.target = tf.Variable(tf.zeros([1, *image_shape]), name="target")
+        self.optimizer = keras.optimizers.Adam()
+        self.optimizer.build([self.latents])  # its variables must exist before tracing
+        self.rng = tf.random.Generator.from_seed(0)
+        self.in_use = False
+        self.run_steps = self._compile(synthesize, objective, options)
+
+    def reset(self, start: np.ndarray, target: np.ndarray, seed: int) -> None:
+        """Starts a new search: new latents and target, fresh Adam moments, seeded noise."""
+        self.latents.assign(start)
+        self.target.assign(target[np.newaxis])
+        for variable in self.optimizer.variables:
+            variable.assign(tf.zeros_like(variable))
+        self.rng.reset_from_seed(seed)
+
+    def _compile(self, synthesize: Callable, objective: Callable,
+                 options: _SearchOptions) -> Callable:
+        latents, optimizer, rng = self.latents, self.optimizer, self.rng
+        radius = math.sqrt(latents.shape[1])
+        prior, prior_weight, clip = options.prior, options.prior_weight, options.stochastic_clip
+
+        def step(loss_of, learning_rate, noise_std):
+            optimizer.learning_rate.assign(learning_rate)
+            # Only the latents need a gradient; by default the tape would also watch the
+            # generator's weights, which the function call it records reads.
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(latents)
+                evaluated = latents + noise_std * rng.normal(tf.shape(latents))
+                if prior == "sphere":
+                    evaluated = _to_sphere(evaluated, radius)
+                per_restart = loss_of(synthesize(evaluated))
+                if prior == "norm":
+                    per_restart += prior_weight * tf.abs(tf.norm(evaluated, axis=1) - radius)
+                total = tf.reduce_sum(per_restart)  # a sum: each restart's gradient is its own
+            gradients = tape.gradient(total, [latents])
+            optimizer.apply_gradients(zip(gradients, [latents]))
+            if clip is not None:
+                outside = tf.abs(latents) > clip
+                latents.assign(tf.where(outside, rng.normal(tf.shape(latents)), latents))
             if prior == "sphere":
-                evaluated = _to_sphere(evaluated, radius)
-            per_restart = objective(synthesize(evaluated))
-            if prior == "norm":
-                per_restart += prior_weight * tf.abs(tf.norm(evaluated, axis=1) - radius)
-            total = tf.reduce_sum(per_restart)  # a sum: each restart's gradient is its own
-        gradients = tape.gradient(total, [latents])
-        optimizer.apply_gradients(zip(gradients, [latents]))
-        if stochastic_clip is not None:
-            outside = tf.abs(latents) > stochastic_clip
-            latents.assign(tf.where(outside, rng.normal(tf.shape(latents)), latents))
-        if prior == "sphere":
-            latents.assign(_to_sphere(latents, radius))
-        return per_restart, evaluated
+                latents.assign(_to_sphere(latents, radius))
+            return per_restart, evaluated
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)] * 2, autograph=False)
-    def run_steps(learning_rates, noise_stds):
-        count = tf.shape(learning_rates)[0]
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)] * 2, autograph=False)
+        def run_steps(learning_rates, noise_stds):
+            loss_of = objective(tf.convert_to_tensor(self.target))  # the target's pyramid etc.
+            count = tf.shape(learning_rates)[0]
 
-        def body(i, losses, evaluated):
-            per_restart, latents_seen = step(learning_rates[i], noise_stds[i])
-            return i + 1, losses.write(i, per_restart), evaluated.write(i, latents_seen)
+            def body(i, losses, evaluated):
+                per_restart, latents_seen = step(loss_of, learning_rates[i], noise_stds[i])
+                return i + 1, losses.write(i, per_restart), evaluated.write(i, latents_seen)
 
-        _, losses, evaluated = tf.while_loop(
-            lambda i, *_: i < count, body,
-            (tf.constant(0), tf.TensorArray(tf.float32, count), tf.TensorArray(tf.float32, count)))
-        return losses.stack(), evaluated.stack()
+            _, losses, evaluated = tf.while_loop(
+                lambda i, *_: i < count, body,
+                (tf.constant(0), tf.TensorArray(tf.float32, count),
+                 tf.TensorArray(tf.float32, count)))
+            return losses.stack(), evaluated.stack()
 
-    return run_steps
+        return run_steps
 
 
 def _result(synthesize: Callable, target: np.ndarray, best: _Best, history: np.ndarray,

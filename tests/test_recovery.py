@@ -28,11 +28,16 @@ FAST = {"progress": False, "frames_every": None}
 
 
 @pytest.fixture(scope="module")
-def small_generator(tmp_path_factory):
-    """32-d latents -> 16x16 images: small enough for hundreds of steps in a second."""
+def small_model(tmp_path_factory):
+    """The folder of a SavedModel of 32-d latents -> 16x16 images."""
     path = tmp_path_factory.mktemp("recovery") / "small"
-    return load_generator(testing.build_tf2_saved_model(path, latent_dim=LATENT_DIM,
-                                                        image_shape=(SIZE, SIZE, 3)))
+    return testing.build_tf2_saved_model(path, latent_dim=LATENT_DIM, image_shape=(SIZE, SIZE, 3))
+
+
+@pytest.fixture(scope="module")
+def small_generator(small_model):
+    """32-d latents -> 16x16 images: small enough for hundreds of steps in a second."""
+    return load_generator(small_model)
 
 
 def sphere_latent(seed: int, dim: int = LATENT_DIM) -> np.ndarray:
@@ -217,6 +222,78 @@ def test_steps_per_execution_only_changes_how_steps_are_batched(small_generator,
     assert (result.best_step, result.best_restart) == (reference.best_step,
                                                        reference.best_restart)
     assert len(result.frames) == len(reference.frames) == 6 + 1  # steps 0, 4, ..., 20; best
+
+
+# --------------------------------------------------------------------------------------------
+# Reusing the compiled search
+# --------------------------------------------------------------------------------------------
+
+
+def _tracings(generator) -> list[int]:
+    return [search.run_steps.experimental_get_tracing_count()
+            for search in generator._recovery_searches.values()]
+
+
+@pytest.mark.parametrize("loss", ["mse", "laplacian", [("perceptual", 1.0), ("ssim", 0.5)]])
+def test_a_reused_search_gives_what_a_fresh_one_gives(small_model, known, loss):
+    # The second search reuses the first one's graph with a new target, seed and start; any
+    # state left over (Adam's moments, the noise generator, the target, its pyramid or
+    # features) would make it differ from the same search on a newly loaded generator.
+    z_true, target = known
+    other_target = load_generator(small_model)(sphere_latent(3))[0].numpy()
+    options = dict(steps=15, restarts=3, loss=loss, feature_extractor=tiny_extractor(),
+                   steps_per_execution=4, progress=False)
+    reused = load_generator(small_model)
+    recover_latent(reused, other_target, seed=1, **options)
+    second = recover_latent(reused, target, seed=2, initial_latents=z_true, **options)
+    assert _tracings(reused) == [1]
+    fresh = recover_latent(load_generator(small_model), target, seed=2, initial_latents=z_true,
+                           **options)
+    np.testing.assert_allclose(second.loss_history, fresh.loss_history, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(second.latent, fresh.latent, rtol=1e-5, atol=1e-6)
+
+
+def test_new_options_get_their_own_search_and_few_are_kept(small_model, known):
+    _, target = known
+    generator = load_generator(small_model)
+    for restarts in (1, 2, 3, 4, 5, 1):
+        recover_latent(generator, target, steps=2, restarts=restarts, **FAST)
+    kept = [options.restarts for options in generator._recovery_searches]
+    assert kept == [3, 4, 5, 1]  # the 4 most recently used; restarts=1 traced again
+    assert _tracings(generator) == [1, 1, 1, 1]
+
+
+def test_searches_with_custom_functions_are_traced_afresh(small_model, known):
+    # A custom loss may read Python values that a reused trace would have frozen.
+    _, target = known
+    generator = load_generator(small_model)
+    weight = {"value": 1.0}
+
+    def weighted_mse(target, images):
+        return weight["value"] * tf.reduce_mean(tf.square(images - target), axis=[1, 2, 3])
+
+    first = recover_latent(generator, target, steps=1, restarts=1, loss=weighted_mse,
+                           noise=0.0, **FAST)
+    weight["value"] = 3.0
+    second = recover_latent(generator, target, steps=1, restarts=1, loss=weighted_mse,
+                            noise=0.0, **FAST)
+    assert second.loss_history[0, 0] == pytest.approx(3.0 * first.loss_history[0, 0], rel=1e-5)
+    assert generator._recovery_searches == {}
+
+
+def test_a_search_started_from_a_callback_does_not_disturb_the_running_one(small_model, known):
+    z_true, target = known
+    generator = load_generator(small_model)
+    options = dict(steps=12, restarts=2, seed=4, steps_per_execution=5, **FAST)
+    plain = recover_latent(generator, target, **options)
+
+    def nested(step, losses):
+        if step == 6:
+            recover_latent(generator, np.zeros_like(target), **options)
+
+    disturbed = recover_latent(generator, target, callback=nested, **options)
+    np.testing.assert_allclose(disturbed.loss_history, plain.loss_history, rtol=1e-6)
+    assert _tracings(generator) == [1]  # the nested search got its own, uncached one
 
 # --------------------------------------------------------------------------------------------
 # Losses
