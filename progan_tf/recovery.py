@@ -8,7 +8,7 @@ Two ways to do it:
   workshop material refer to.
 * :func:`recover_latent` is what to use in practice. It optimises several random restarts at
   once as one batch with compiled (``tf.function``) steps, several per call from Python (a
-  ``tf.while_loop``; on a CPU each call costs about as much as a small model's step), ramps the
+  ``tf.while_loop``: on a CPU each call adds about a third to a small model's step), ramps the
   learning rate up and down and adds decaying noise to the latents early on as the StyleGAN2
   projector does, offers losses that match what people see (SSIM, a multi-scale Laplacian
   pyramid, perceptual features of VGG16 or of a discriminator trained with
@@ -790,9 +790,9 @@ def recover_latent(
     frames_every : int or None
         Record the winning restart's image every ``frames_every`` steps (for ``animate``).
     steps_per_execution : int
-        Steps run by one call of the compiled step function (as in Keras' ``compile``): a
-        call from Python costs about as much as a small generator's whole step on a CPU, so
-        running several per call makes the search faster; the progress bar, ``callback`` and
+        Steps run by one call of the compiled step function (as in Keras' ``compile``): on a
+        CPU a call from Python adds about 1.5 ms to a small generator's ~5 ms step, so running
+        several per call makes the search faster; the progress bar, ``callback`` and
         Ctrl-C then act once per ``steps_per_execution`` steps.
     seed : int
         Seeds the starting latents and the noise.
@@ -977,7 +977,7 @@ class _CompiledSearch:
     run (``[n]`` tensors, so neither the schedule nor ``n`` retraces it) and runs the ``n`` steps
     in a ``tf.while_loop``: one call from Python per ``n`` steps, not per step. That matters on
     a CPU, where a small generator's step is a few milliseconds and each call from Python, with
-    its tensor conversions, costs about as much again. It returns each step's per-restart
+    its tensor conversions, adds about a third. It returns each step's per-restart
     losses ``[n, restarts]`` and the latents they were computed for ``[n, restarts, D]``.
 
     The target is a variable too, so that :meth:`reset` can start a new search on another image
