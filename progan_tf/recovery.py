@@ -217,7 +217,8 @@ class RecoveryResult:
     psnr, ssim : float
         ``image`` against ``target`` (PSNR in dB, ``inf`` for identical images).
     wall_time : float
-        Seconds the search took, including compiling the step.
+        Seconds the search took, including tracing the step if this search was the first with
+        its options on this generator.
     steps_per_second : float
         Optimisation steps (each over all restarts) per second.
     interrupted : bool
