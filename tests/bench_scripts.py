@@ -1,4 +1,4 @@
-"""Import a ``bench/`` script (not a package) as a module, for the benchmark smoke tests."""
+"""Helpers for the benchmark smoke tests: import a ``bench/`` script, read its tables."""
 
 import importlib.util
 import sys
@@ -16,3 +16,19 @@ def load_bench_script(name: str):
         sys.modules[module_name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
     return sys.modules[module_name]
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of every body row of the markdown tables in ``text`` (no headers, no rules)."""
+    rows, in_body = [], False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            in_body = False
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if all(cell and set(cell) <= set("-:") for cell in cells):
+            in_body = True  # the rule under a header
+        elif in_body:
+            rows.append(cells)
+    return rows

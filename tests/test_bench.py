@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from bench_scripts import load_bench_script
+from bench_scripts import load_bench_script, markdown_rows
 from PIL import Image
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
@@ -26,12 +26,7 @@ def _load_bench_module():
 
 def _table_rows(output: str) -> dict[str, list[str]]:
     """``"benchmark / case"`` -> the row's cells, for every data row of the markdown table."""
-    rows = {}
-    for line in output.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) > 2 and not set(cells[0]) <= {"-"}:
-            rows[f"{cells[0]} / {cells[1]}"] = cells
-    return rows
+    return {f"{cells[0]} / {cells[1]}": cells for cells in markdown_rows(output)}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_scripts import load_bench_script
+from bench_scripts import load_bench_script, markdown_rows
 from PIL import Image
 
 from progan_tf.errors import DatasetError
@@ -35,12 +35,7 @@ def _load_bench_module():
 
 def _table_rows(output: str) -> dict[str, list[str]]:
     """The first cell -> the row's cells, for every data row of the markdown table."""
-    rows = {}
-    for line in output.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) > 2 and not set(cells[0]) <= {"-"}:
-            rows[cells[0]] = cells
-    return rows
+    return {cells[0]: cells for cells in markdown_rows(output)}
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_scripts import markdown_rows
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "train.py"
 
@@ -17,9 +18,7 @@ def test_quick_run_prints_a_row_per_configuration_and_precision():
                             capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = [[cell.strip() for cell in line.strip("|").split("|")]
-            for line in result.stdout.splitlines()
-            if line.startswith("| ") and not line.startswith("| configuration")]
+    rows = markdown_rows(result.stdout)
     seen = {(row[0], row[3], row[4]) for row in rows}
     assert seen == {(config, precision, xla)
                     for config in ("shipped (fmap 64)", "128-channel")
