@@ -733,9 +733,10 @@ def recover_latent(
 
     The first search on a :class:`Generator` traces and optimises the step's graph (about half
     a second on a CPU); later searches with the same restarts, loss and prior reuse it -- when
-    the loss is built from the named losses and any extractor is a Keras model. Searches with
-    custom loss or extractor functions are traced afresh each time, as such a function may read
-    Python values that a reused trace would have frozen.
+    the loss is built from the named losses other than ``"discriminator"`` and any
+    ``feature_extractor`` is a Keras model. Other searches are traced afresh each time: a custom
+    function may read Python values that a reused trace would have frozen, and a discriminator
+    may have moved to another stage or file since.
 
     Parameters
     ----------
@@ -804,7 +805,8 @@ def recover_latent(
         random.
     callback : callable, optional
         Called after every step as ``callback(step, losses)`` with the ``[restarts]`` losses,
-        e.g. for a live plot (in bursts of ``steps_per_execution`` steps). Raising ``KeyboardInterrupt`` in it stops the search like Ctrl-C.
+        e.g. for a live plot (in bursts of ``steps_per_execution`` steps). Raising
+        ``KeyboardInterrupt`` in it stops the search like Ctrl-C.
 
     Returns
     -------
@@ -939,12 +941,14 @@ class _SearchOptions:
 
         Built-in losses read only tensors and Keras models' variables, so their graph stays
         right. A custom loss or extractor function may read Python values that the trace froze
-        (change one and a reused graph would silently use the old value), and a discriminator
-        given as a path may have been re-exported since: those are traced afresh every time.
+        (change one and a reused graph would silently use the old value), and a discriminator's
+        features depend on its current stage (which training moves on) or on a file that may
+        have been re-exported: those are traced afresh every time.
         """
         return (all(isinstance(term, str) for term, _ in self.terms)
-                and all(part is None or isinstance(part, keras.Model)
-                        for part in (self.feature_extractor, self.discriminator)))
+                and self.discriminator is None
+                and (self.feature_extractor is None
+                     or isinstance(self.feature_extractor, keras.Model)))
 
 
 _CACHED_SEARCHES = 4  # compiled searches a Generator keeps (each holds a traced graph)

@@ -278,6 +278,13 @@ def test_searches_with_custom_functions_are_traced_afresh(small_model, known):
     second = recover_latent(generator, target, steps=1, restarts=1, loss=weighted_mse,
                             noise=0.0, **FAST)
     assert second.loss_history[0, 0] == pytest.approx(3.0 * first.loss_history[0, 0], rel=1e-5)
+    # Nor are searches with an extractor function or a discriminator (its stage may move on).
+    extractor = tiny_extractor()
+    recover_latent(generator, target, steps=1, restarts=1, loss="perceptual",
+                   feature_extractor=lambda images: extractor(images), **FAST)
+    discriminator = ProgressiveDiscriminator(resolution=SIZE, fmap_max=16, stage_resolution=SIZE)
+    recover_latent(generator, target, steps=1, restarts=1, loss="discriminator",
+                   discriminator=discriminator, **FAST)
     assert generator._recovery_searches == {}
 
 
