@@ -22,6 +22,7 @@ import importlib.resources
 import logging
 import os
 import re
+import shutil
 import socket
 import ssl
 import urllib.error
@@ -243,7 +244,8 @@ def _checked_url(url: str) -> str:
     ``tensorflow_hub`` downloads into ``<cache>/<sha1(url)>.<uid>.tmp`` under a lock file
     ``<sha1(url)>.lock`` and renames the folder when done. A folder without saved_model.pb
     (e.g. copied by hand or cut short) makes it fail with an obscure message; a lock file left
-    by a killed process (a restarted notebook kernel) makes it wait silently for 10 minutes.
+    by a killed process (a restarted notebook kernel) makes it wait silently for 10 minutes, and
+    its temporary folder (a partial download, up to the model's size) is never removed.
     """
     if not _downloads_to_local_cache():
         return url
@@ -255,12 +257,33 @@ def _checked_url(url: str) -> str:
             f"saved_model.pb); delete that folder and load the model again")
     lock = Path(f"{folder}.lock")
     pid = _dead_lock_owner(lock)
-    if pid is not None:
+    if pid is None:
+        return url
+    uid = _lock_uid(lock)
+    if uid is None:
         raise ModelLoadError(
             f"an interrupted download of {url} left the lock file {str(lock)!r} (process {pid} "
             f"that wrote it has ended), which makes TF Hub wait 10 minutes; delete that file and "
             f"load the model again")
+    # The lock and the temporary folder of a process that has ended (a killed notebook kernel):
+    # recognised by tensorflow_hub's names and the dead owner's id, and only those are removed.
+    # Hub itself would wait 10 minutes and then take the lock, but never remove the folder.
+    partial = Path(f"{folder}.{uid}.tmp")
+    if partial.is_dir():
+        shutil.rmtree(partial)
+    lock.unlink(missing_ok=True)
+    log.warning("removed the lock file and partial download that process %d left in %s when it "
+                "ended mid-download", pid, folder.parent)
     return url
+
+
+def _lock_uid(lock: Path) -> str | None:
+    """The task id in a hub lock file ('host.pid.uid', uid = uuid4().hex), if it is one."""
+    try:
+        uid = lock.read_text().rsplit(".", 1)[-1]
+    except OSError:
+        return None
+    return uid if re.fullmatch(r"[0-9a-f]{32}", uid) else None
 
 
 def _dead_lock_owner(lock: Path) -> int | None:

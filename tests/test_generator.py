@@ -362,16 +362,39 @@ def test_half_written_cache_folder_is_named(hub_cache):
     assert str(folder) in str(caught.value) and "delete that folder" in str(caught.value)
 
 
-def test_stale_lock_of_killed_download_is_named(hub_cache):
+def ended_pid() -> int:
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True)
+    return int(ended.stdout)
+
+
+def test_lock_and_partial_download_of_killed_process_are_removed(hub_cache, caplog):
+    folder = cached_folder(hub_cache.path, PROGAN_128)
+    uid, other = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+    lock = Path(f"{folder}.lock")
+    lock.write_text(f"{socket.gethostname()}.{ended_pid()}.{uid}")
+    partial = Path(f"{folder}.{uid}.tmp")
+    (partial / "variables").mkdir(parents=True)
+    (partial / "variables" / "variables.data-00000-of-00001").write_bytes(b"partial")
+    someone_elses = Path(f"{folder}.{other}.tmp")  # not the dead owner's: left alone
+    someone_elses.mkdir()
+    start = time.monotonic()
+    with pytest.raises(ModelLoadError, match="no network"):  # then the download was tried
+        load_generator(PROGAN_128)
+    assert time.monotonic() - start < 10
+    assert not lock.exists() and not partial.exists() and someone_elses.is_dir()
+    assert "removed the lock file and partial download that process" in caplog.text
+
+
+def test_stale_lock_in_another_format_is_named(hub_cache):
     lock = Path(f"{cached_folder(hub_cache.path, PROGAN_128)}.lock")
-    lock.write_text(f"{socket.gethostname()}.{int(ended.stdout)}.0123abcd")
+    lock.write_text(f"{socket.gethostname()}.{ended_pid()}.not-a-hub-task-id")
     start = time.monotonic()
     with pytest.raises(ModelLoadError, match="left the lock file") as caught:
         load_generator(PROGAN_128)
     assert time.monotonic() - start < 10
     assert str(lock) in str(caught.value) and "delete that file" in str(caught.value)
+    assert lock.exists()
 
 
 def test_unknown_handle_is_refused(tmp_path):
