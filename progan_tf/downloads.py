@@ -22,6 +22,7 @@ import functools
 import hashlib
 import http.client
 import math
+import numbers
 import os
 import socket
 import ssl
@@ -98,7 +99,7 @@ class Deadline:
 
     def __init__(self, seconds: float | None):
         if seconds is not None:
-            if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+            if (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real)
                     or not math.isfinite(seconds) or seconds <= 0):
                 raise ValueError(f"timeout must be a positive number of seconds or None, got "
                                  f"{seconds!r}")
@@ -349,6 +350,7 @@ def download_hub_module(url: str, deadline: Deadline | float | None) -> str:
     if not isinstance(deadline, Deadline):
         deadline = Deadline(deadline)
     folder = hub_cache_folder(url)
+    folder.parent.mkdir(parents=True, exist_ok=True)  # as hub's create_local_module_dir does
     _wait_for_other_download(url, folder, deadline)
     parsed = urllib.parse.urlparse(url)
     query = urllib.parse.urlencode([*urllib.parse.parse_qsl(parsed.query),

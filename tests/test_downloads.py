@@ -214,7 +214,10 @@ def test_image_downloads_within_the_deadline_still_work(server):
 # --------------------------------------------------------------------------------------------
 
 
-def test_model_download_from_url_goes_through_the_hub_cache(server, hub_cache, module_archive):
+def test_model_download_from_url_goes_through_the_hub_cache(server, hub_cache, module_archive,
+                                                            monkeypatch):
+    hub_cache = hub_cache / "not" / "made" / "yet"
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(hub_cache))
     server.routes["/google/progan-128/1"] = serve(module_archive)
     url = f"{server.url}/google/progan-128/1"
     generator = load_generator(url, timeout=30)
