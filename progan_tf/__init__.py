@@ -12,6 +12,17 @@ stand-in models for tests and offline demos in :mod:`progan_tf.testing`.
 """
 
 import importlib
+import os
+import sys
+
+if "tensorflow" not in sys.modules:
+    # TensorFlow's C++ runtime logs to stderr below Python's reach: start-up notices (oneDNN,
+    # CPU instructions), and Grappler's "remapper failed" / "layout failed" lines, which it logs
+    # at ERROR level although they only mean an optional graph rewrite was skipped. Level 3 keeps
+    # only fatal messages; real failures still reach the user as Python exceptions (tf.errors).
+    # The level is read once, when TensorFlow starts, so it only helps if set before that; and
+    # setdefault leaves a level the user chose (e.g. TF_CPP_MIN_LOG_LEVEL=0 to debug) alone.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Public name -> module.  Imported on first use (PEP 562), so that ``import progan_tf`` and
 # ``progan-tf --help`` do not pay for importing TensorFlow.

@@ -5,6 +5,8 @@ line that says what went wrong *and what to do next*; the CLI prints exactly tha
 line (no traceback) and exits with status 2.
 """
 
+from typing import Any
+
 
 class ProganError(Exception):
     """Base class for all errors that progan-tf raises on bad input."""
@@ -28,3 +30,18 @@ class DatasetError(ProganError, ValueError):
 
 class RunDirectoryError(ProganError):
     """A run directory is in a state that does not match the requested action."""
+
+
+def one_line(error: Any, limit: int = 200) -> str:
+    """The first line of an error message, shortened: messages built from it stay one line.
+
+    Args:
+        error: An exception (or any object) whose text goes into a message.
+        limit: Longest text returned; longer text ends in ``...``.
+
+    Returns:
+        The first non-empty line of ``str(error)``, or the type's name if it has none.
+    """
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."

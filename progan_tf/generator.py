@@ -8,48 +8,29 @@ cryptic errors when the download fails. :func:`load_generator` wraps any such mo
 validates latents with messages that say what to fix, runs big batches in chunks, and stays
 differentiable for latent recovery with ``tf.GradientTape``.
 
-Models are loaded with ``tensorflow_hub.load``, so TF Hub / Kaggle URLs are downloaded once and
-cached in ``TFHUB_CACHE_DIR``; TF1 Hub modules (like progan-128) and TF2 SavedModels both work.
+Models are loaded with ``tensorflow_hub.load``, so TF1 Hub modules (like progan-128) and TF2
+SavedModels both work; URLs are downloaded once, within a deadline, into hub's cache
+``TFHUB_CACHE_DIR`` (see :mod:`progan_tf.loading`, which also falls back to ``kagglehub``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import importlib.resources
 import os
-import re
-import socket
-import ssl
-import urllib.error
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_hub as hub
-from tensorflow_hub import resolver as hub_resolver
 
-from progan_tf.errors import LatentError, ModelLoadError
+from progan_tf.downloads import DEFAULT_MODEL_TIMEOUT
+from progan_tf.errors import LatentError, ModelLoadError, one_line
+from progan_tf.loading import (BUNDLED, PROGAN_128, PROGAN_128_KAGGLE, bundled_folder,
+                               load_module)
 
-__all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED"]
+__all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED",
+           "DEFAULT_MODEL_TIMEOUT"]
 
-PROGAN_128 = "https://tfhub.dev/google/progan-128/1"
-"""TF Hub URL of progan-128 (512-d latents -> 128x128 RGB faces, trained on CelebA)."""
-
-PROGAN_128_KAGGLE = "https://www.kaggle.com/models/google/progan-128/TensorFlow1/progan-128/1"
-"""The same model on Kaggle Models, where tfhub.dev now redirects."""
-
-BUNDLED = "bundled"
-"""Handle of the small generator shipped inside the package, for offline use."""
-
-_KAGGLE_MIRRORS = {PROGAN_128: PROGAN_128_KAGGLE}
-_URL_SCHEMES = ("http://", "https://", "gs://")
-_SCHEMELESS_HOSTS = ("tfhub.dev/", "www.kaggle.com/models/", "kaggle.com/models/")
-# owner/model/framework/variation/version, the handle format Kaggle Models shows for a model.
-_KAGGLE_HANDLE = re.compile(r"^[\w.-]+/[\w.-]+/tensorflow[12]/[\w.-]+(/\d+)?$", re.IGNORECASE)
-_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+_bundled_folder = bundled_folder  # the old private name, still imported by tests/test_bundled.py
 
 
 class Generator:
@@ -224,7 +205,7 @@ class Generator:
             z = tf.convert_to_tensor(latents)
         except (TypeError, ValueError) as err:
             raise LatentError(
-                f"cannot use a {type(latents).__name__} as latents ({_one_line(err)}); pass a "
+                f"cannot use a {type(latents).__name__} as latents ({one_line(err)}); pass a "
                 f"float array of shape [N, {self.latent_dim}]") from None
         if not z.dtype.is_floating:
             raise LatentError(
@@ -272,6 +253,7 @@ def load_generator(
     chunk_size: int = 32,
     signature: str = "default",
     output_key: str | None = None,
+    timeout: float | None = DEFAULT_MODEL_TIMEOUT,
 ) -> Generator:
     """Load a generator from TF Hub, Kaggle Models, a local folder, or the bundled model.
 
@@ -283,9 +265,13 @@ def load_generator(
         * a TF Hub or Kaggle Models URL, e.g. :data:`PROGAN_128`
           (``"https://tfhub.dev/google/progan-128/1"``) or :data:`PROGAN_128_KAGGLE`;
           downloaded once and cached in ``TFHUB_CACHE_DIR`` (a folder in the system temp
-          directory if unset);
+          directory if unset). If that download fails (tfhub.dev redirects to Kaggle, and some
+          networks refuse the redirect with HTTP 403) and ``kagglehub`` is installed
+          (``pip install "progan-tf[kaggle]"``), the model is fetched with
+          ``kagglehub.model_download`` instead, and a one-line warning says so;
         * a Kaggle handle ``owner/model/framework/variation/version``, e.g.
-          ``"google/progan-128/tensorFlow1/progan-128/1"``;
+          ``"google/progan-128/tensorFlow1/progan-128/1"`` (loaded like its Kaggle URL), or
+          the same after ``"kaggle:"`` to load it with ``kagglehub`` only;
         * a local folder holding a TF1 Hub module or a TF2 SavedModel (``~`` is expanded);
         * ``"bundled"``: the small generator shipped with progan-tf, for offline use.
     chunk_size : int
@@ -295,6 +281,12 @@ def load_generator(
         ``"default"``, ``"serving_default"`` is used, else the model's only signature.
     output_key : str, optional
         Which output holds the images; needed only when the signature has several 4-D outputs.
+    timeout : float or None
+        Seconds the download of a URL may take in all -- connecting, redirects, every read and
+        waiting for another process that downloads the same model -- :data:`DEFAULT_MODEL_TIMEOUT`
+        (600 s: progan-128 is about 100 MB) by default; ``None`` for no limit. A download that
+        fails, times out or is interrupted leaves nothing in the cache. ``kagglehub`` applies
+        its own network timeouts.
 
     Returns
     -------
@@ -304,8 +296,9 @@ def load_generator(
     Raises
     ------
     ModelLoadError
-        If the handle is unknown, the download fails (no network, HTTP 403/404), the cached or
-        local copy is incomplete, or the model has no signature mapping latents to images.
+        If the handle is unknown, the download fails (no network, HTTP 403/404, too slow), the
+        cached or local copy is incomplete, or the model has no signature mapping latents to
+        images. The message is one line, raised without chained context.
 
     Examples
     --------
@@ -316,16 +309,10 @@ def load_generator(
     """
     chunk_size = _check_chunk_size(chunk_size)
     text = _handle_text(handle)
-    source = _resolve(text)
-    module = _load(source)
+    module = load_module(text, timeout)
     function = _select_signature(module, signature, text)
     return Generator(function, handle=text, chunk_size=chunk_size, output_key=output_key,
                      module=module)
-
-
-# --------------------------------------------------------------------------------------------
-# Handles
-# --------------------------------------------------------------------------------------------
 
 
 def _handle_text(handle: Any) -> str:
@@ -336,201 +323,6 @@ def _handle_text(handle: Any) -> str:
             f"a generator handle must be a non-empty string or path, got {handle!r}; pass e.g. "
             f"{PROGAN_128!r}, a local model folder, or 'bundled'")
     return handle.strip()
-
-
-def _resolve(text: str) -> str:
-    """Returns what ``hub.load`` should load: a URL or a local folder."""
-    if text == BUNDLED:
-        return _bundled_path()
-    if text.startswith(_URL_SCHEMES):
-        return _checked_url(text)
-    if text.startswith(_SCHEMELESS_HOSTS):
-        return _checked_url("https://" + text)
-    path = Path(text).expanduser()
-    if path.exists():
-        return _checked_folder(path)
-    if _KAGGLE_HANDLE.match(text):
-        if not text.rsplit("/", 1)[-1].isdigit():
-            raise ModelLoadError(
-                f"Kaggle handle {text!r} has no version; add one, e.g. {text}/1")
-        owner, model, framework, rest = text.split("/", 3)
-        framework = "TensorFlow" + framework[-1]  # the spelling Kaggle's URLs use
-        return _checked_url(f"https://www.kaggle.com/models/{owner}/{model}/{framework}/{rest}")
-    shown = repr(text) if str(path) == text else f"{text!r} ({path})"
-    raise ModelLoadError(
-        f"{shown} is not an existing file or folder, a URL or a Kaggle handle; pass a SavedModel "
-        f"folder, a URL like {PROGAN_128!r}, a Kaggle handle like "
-        f"'google/progan-128/tensorFlow1/progan-128/1', or 'bundled'")
-
-
-def _bundled_folder():
-    """Where the bundled model lives inside the installed package."""
-    return importlib.resources.files("progan_tf").joinpath("bundled", "generator")
-
-
-def _bundled_path() -> str:
-    folder = _bundled_folder()
-    if not folder.is_dir():
-        raise ModelLoadError(
-            f"the bundled model is not installed (no folder {folder}); reinstall progan-tf, or "
-            f"pass a TF Hub URL such as {PROGAN_128!r} or a local model folder")
-    return _checked_folder(Path(str(folder)))
-
-
-def _checked_folder(path: Path) -> str:
-    """Accepts a SavedModel folder; explains what is wrong with anything else."""
-    if path.is_file():
-        if path.name in _SAVED_MODEL_FILES:
-            return _checked_folder(path.parent)
-        suffix = "".join(path.suffixes[-2:]).lower()
-        if suffix.endswith((".keras", ".h5")):
-            advice = ("Keras model files are not supported yet; save the generator as a "
-                      "SavedModel (progan-tf export) and pass that folder")
-        elif suffix.endswith((".tar.gz", ".tgz", ".tar")):
-            advice = "extract the archive (tar -xzf) and pass the folder that holds saved_model.pb"
-        else:
-            advice = "pass the folder that holds saved_model.pb"
-        raise ModelLoadError(f"{str(path)!r} is a file, not a model folder; {advice}")
-    if any((path / name).is_file() for name in _SAVED_MODEL_FILES):
-        return str(path)
-    if _looks_like_hub_download(path):
-        raise ModelLoadError(
-            f"{str(path)!r} looks like an interrupted TF Hub download (no saved_model.pb); "
-            f"delete that folder and load the model again")
-    nested = sorted(str(p.parent) for p in path.glob("*/saved_model.pb"))
-    hint = f"; did you mean {nested[0]!r}?" if nested else ""
-    raise ModelLoadError(
-        f"{str(path)!r} is not a SavedModel folder (it has no saved_model.pb); pass the folder "
-        f"that holds saved_model.pb, a TF Hub URL, or 'bundled'{hint}")
-
-
-def _looks_like_hub_download(path: Path) -> bool:
-    """TF Hub caches each model in a folder named by the SHA-1 of its URL, beside a descriptor."""
-    return (re.fullmatch(r"[0-9a-f]{40}", path.name) is not None
-            or Path(f"{path}.descriptor.txt").exists() or Path(f"{path}.lock").exists())
-
-
-def _checked_url(url: str) -> str:
-    """Catches the two broken cache states that ``hub.load`` handles badly.
-
-    ``tensorflow_hub`` downloads into ``<cache>/<sha1(url)>.<uid>.tmp`` under a lock file
-    ``<sha1(url)>.lock`` and renames the folder when done. A folder without saved_model.pb
-    (e.g. copied by hand or cut short) makes it fail with an obscure message; a lock file left
-    by a killed process (a restarted notebook kernel) makes it wait silently for 10 minutes.
-    """
-    if hub_resolver.model_load_format() == hub_resolver.ModelLoadFormat.UNCOMPRESSED.value:
-        return url  # read straight from cloud storage, no cache
-    cache = hub_resolver.tfhub_cache_dir(use_temp=True)
-    if "://" in cache:
-        return url
-    folder = _hub_cache_folder(url)
-    if folder.is_dir() and any(folder.iterdir()) and not any(
-            (folder / name).is_file() for name in _SAVED_MODEL_FILES):
-        raise ModelLoadError(
-            f"the TF Hub cache folder {str(folder)!r} for {url} holds an incomplete download (no "
-            f"saved_model.pb); delete that folder and load the model again")
-    lock = Path(f"{folder}.lock")
-    pid = _dead_lock_owner(lock)
-    if pid is not None:
-        raise ModelLoadError(
-            f"an interrupted download of {url} left the lock file {str(lock)!r} (process {pid} "
-            f"that wrote it has ended), which makes TF Hub wait 10 minutes; delete that file and "
-            f"load the model again")
-    return url
-
-
-def _hub_cache_folder(url: str) -> Path:
-    """The folder ``tensorflow_hub`` caches ``url`` in (see compressed_module_resolver)."""
-    cache = hub_resolver.tfhub_cache_dir(use_temp=True)
-    return Path(cache) / hashlib.sha1(url.encode("utf8")).hexdigest()
-
-
-def _dead_lock_owner(lock: Path) -> int | None:
-    """The pid in a hub lock file ('host.pid.uid') if that process on this host has ended."""
-    if os.name != "posix":
-        return None  # os.kill(pid, 0) would terminate the process on Windows
-    try:
-        host, pid_text, _ = lock.read_text().rsplit(".", 2)
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return None
-    if host != socket.gethostname() or pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return pid
-    except (PermissionError, OverflowError):
-        pass  # alive under another user, or not a pid at all
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------
-
-
-def _load(source: str):
-    """``hub.load`` with every failure turned into one actionable line."""
-    is_url = source.startswith(_URL_SCHEMES)
-    try:
-        return hub.load(source)
-    except urllib.error.HTTPError as err:
-        raise _download_error(source, _http_problem(err)) from err
-    except urllib.error.URLError as err:
-        raise _download_error(source, _network_problem(err.reason, source)) from err
-    except (ConnectionError, TimeoutError, ssl.SSLError,
-            http.client.HTTPException) as err:
-        if not is_url:
-            raise ModelLoadError(f"could not read {source!r}: {_one_line(err)}") from err
-        raise _download_error(source, _network_problem(err, source)) from err
-    except Exception as err:  # noqa: BLE001 -- hub, protobuf and TF raise many unrelated types
-        if not is_url:
-            raise ModelLoadError(
-                f"could not read the model in {source!r} ({_one_line(err)}); the files may be "
-                f"damaged or incomplete: copy, re-download or re-export it") from err
-        if "valid module" in str(err):
-            problem = "the server's reply is not a model archive"
-        else:
-            problem = _one_line(err)
-        raise ModelLoadError(
-            f"could not load {source} ({problem}); check the handle in a browser, and if a "
-            f"download was cut short delete the cached copy {str(_hub_cache_folder(source))!r} "
-            f"and load the model again") from err
-
-
-def _download_error(url: str, problem: str) -> ModelLoadError:
-    mirror = ""
-    if url.startswith(("https://tfhub.dev/", "http://tfhub.dev/")):
-        kaggle = _KAGGLE_MIRRORS.get(url.rstrip("/"), "https://www.kaggle.com/models")
-        mirror = f"; tfhub.dev now redirects to Kaggle Models, so you can also use {kaggle}"
-    return ModelLoadError(
-        f"could not download {url} ({problem}); check the internet connection, pass the local "
-        f"path of a downloaded copy, or set TFHUB_CACHE_DIR to a cache folder that already "
-        f"holds it{mirror}; for offline use, load_generator('bundled') needs no network")
-
-
-def _http_problem(err: urllib.error.HTTPError) -> str:
-    meaning = {
-        401: "authentication required",
-        403: "access denied",
-        404: "not found: check the handle's spelling and version number",
-        429: "too many requests: wait a minute and retry",
-    }.get(err.code, "server error: retry later" if err.code >= 500 else str(err.reason))
-    return f"HTTP {err.code}, {meaning}"
-
-
-def _network_problem(reason: Any, url: str) -> str:
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    if isinstance(reason, socket.gaierror):
-        return f"no network: cannot look up the host {host}"
-    if isinstance(reason, ConnectionRefusedError):
-        return f"the connection to {host} was refused"
-    if isinstance(reason, TimeoutError):
-        return f"the connection to {host} timed out"
-    if isinstance(reason, ssl.SSLError):
-        return f"secure connection to {host} failed: {_one_line(reason)}"
-    return _one_line(reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,10 +426,3 @@ def _check_chunk_size(chunk_size: Any) -> int:
         raise LatentError(f"chunk_size must be a positive int, got {chunk_size!r}; 32 suits a "
                           f"128x128 model on most machines")
     return int(chunk_size)
-
-
-def _one_line(err: Any, limit: int = 200) -> str:
-    """The first line of an error message, shortened: messages must stay one line."""
-    lines = str(err).strip().splitlines()
-    text = lines[0] if lines else type(err).__name__
-    return text if len(text) <= limit else text[:limit - 3] + "..."

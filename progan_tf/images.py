@@ -20,10 +20,8 @@ import io
 import math
 import os
 import secrets
-import time
 import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from progan_tf.downloads import DownloadTimeout, RedirectRefused, open_url
 from progan_tf.errors import ImageLoadError
 
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -76,12 +75,15 @@ def load_image(
         ``"center"`` first crops the largest centred region with the target aspect ratio, so
         nothing is distorted; ``None`` resizes the whole picture, stretching it if needed.
     max_pixels
-        Pictures with more pixels than this are refused before they are decoded, so a tiny
-        malicious file cannot claim gigabytes of memory (a "decompression bomb").
+        Pictures with more pixels than this (:data:`DEFAULT_MAX_PIXELS`, 64 million, by
+        default) are refused before they are decoded, so a tiny malicious file cannot claim
+        gigabytes of memory (a "decompression bomb"). Loaders that read many files, such as a
+        training folder, pass their own limit here.
     name
         Which file to take from an upload that holds several.
     timeout
-        Seconds a URL download may take.
+        Seconds a URL download may take in all: connecting, redirects and every read together
+        (a server that trickles bytes cannot stretch it).
     max_download_bytes
         Largest URL download accepted.
 
@@ -105,11 +107,14 @@ def load_image(
     >>> image.shape, image.dtype                               # doctest: +SKIP
     ((128, 128, 3), dtype('float32'))
     """
-    target = _parse_size(size)
+    target = parse_size(size)
     if crop not in ("center", None):
         raise ImageLoadError(f'crop={crop!r} is not supported; use crop="center" or crop=None')
     if not _is_positive_int(max_pixels):
         raise ImageLoadError(f"max_pixels must be a positive int, got {max_pixels!r}")
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.integer, np.floating))
+            or not 0 < timeout < math.inf):
+        raise ImageLoadError(f"timeout must be a positive number of seconds, got {timeout!r}")
 
     if isinstance(source, Image.Image):
         # The caller's image: decode it as it is (current frame, no in-place draft mode).
@@ -133,7 +138,18 @@ def _is_positive_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
 
 
-def _parse_size(size) -> tuple[int, int] | None:
+def parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    """Checks a ``size`` argument as :func:`load_image` reads it.
+
+    Args:
+        size: ``None``, a positive int (a square) or ``(height, width)``.
+
+    Returns:
+        ``None`` or ``(height, width)`` as Python ints.
+
+    Raises:
+        ImageLoadError: If ``size`` is anything else.
+    """
     if size is None:
         return None
     pair = (size, size) if _is_positive_int(size) else size
@@ -141,6 +157,9 @@ def _parse_size(size) -> tuple[int, int] | None:
     if not (valid and all(map(_is_positive_int, pair))):
         raise ImageLoadError(f"size must be None, a positive int or (height, width), got {size!r}")
     return int(pair[0]), int(pair[1])
+
+
+_parse_size = parse_size  # the old private name, still imported by progan_tf.face
 
 
 def _open_source(source, name, timeout, max_download_bytes) -> tuple[Any, str]:
@@ -228,56 +247,40 @@ def _pick_upload(entries: list[tuple[str, Any]], name: str | None) -> tuple[str,
 
 
 def _download(url: str, timeout: float, max_bytes: int) -> bytes:
-    """The body of ``url``, bounded in time and size."""
+    """The body of ``url``, bounded in size and in total time (connection and all reads)."""
     too_large = ImageLoadError(f"{url} is larger than the download limit of "
                                f"{_format_bytes(max_bytes)}; download it yourself and pass the "
                                f"file path, or pass a larger max_download_bytes")
-    timed_out = ImageLoadError(f"downloading {url} timed out after {timeout:g} s; "
-                               f"check the address, or pass a larger timeout")
-    request = urllib.request.Request(url, headers={"User-Agent": "progan-tf"})
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
-    deadline = time.monotonic() + timeout
     chunks, total = [], 0
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with open_url(url, timeout) as response:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > max_bytes:
                 raise too_large
-            while chunk := response.read(1 << 16):
+            while chunk := response.read1(1 << 16):
                 total += len(chunk)
                 if total > max_bytes:
                     raise too_large
-                if time.monotonic() > deadline:  # the socket timeout is per read, not in total
-                    raise timed_out
                 chunks.append(chunk)
     except ImageLoadError:
         raise
+    except DownloadTimeout:
+        raise ImageLoadError(f"downloading {url} took longer than {timeout:g} s; check the "
+                             f"address, or pass a larger timeout") from None
+    except RedirectRefused as exc:
+        raise ImageLoadError(str(exc.reason)) from None
     except urllib.error.HTTPError as exc:
         raise ImageLoadError(f"downloading {url} failed with HTTP {exc.code} {exc.reason}; "
                              f"check the address in a browser") from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise timed_out from None
         raise ImageLoadError(f"could not reach {url} ({exc.reason}); check the address and the "
                              f"internet connection") from None
-    except TimeoutError:
-        raise timed_out from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise ImageLoadError(f"downloading {url} failed ({type(exc).__name__}: {exc}); "
                              f"try again, or download it yourself and pass the path") from None
     if total == 0:
         raise ImageLoadError(f"{url} returned no data; check the address in a browser")
     return b"".join(chunks)
-
-
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects to http(s) only; urllib would also follow one to ftp://."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise ImageLoadError(f"refusing to follow the redirect from {req.full_url} to "
-                                 f"{newurl}: only http:// and https:// URLs are supported")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _format_bytes(count: int) -> str:

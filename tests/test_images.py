@@ -285,7 +285,7 @@ def test_url_too_large_by_header_and_by_stream(server_url):
 
 
 def test_url_timeout(server_url):
-    with pytest.raises(ImageLoadError, match=r"/slow timed out after 0\.3 s"):
+    with pytest.raises(ImageLoadError, match=r"/slow took longer than 0\.3 s"):
         load_image(f"{server_url}/slow", timeout=0.3)
 
 
@@ -717,3 +717,12 @@ def test_returned_figures_are_shown_once_in_notebooks(monkeypatch):
 
     figure._ipython_display_()  # asked for again in a later cell: shown again
     assert len(shown) == 2
+
+
+def test_parse_size_is_public_and_the_old_name_still_works():
+    from progan_tf.images import _parse_size, parse_size
+
+    assert parse_size(None) is None and parse_size(4) == (4, 4) and parse_size((2, 3)) == (2, 3)
+    assert _parse_size is parse_size
+    with pytest.raises(ImageLoadError, match="size must be None, a positive int or"):
+        parse_size((0, 3))
