@@ -58,6 +58,8 @@ __all__ = [
     "RecoveryResult",
     "find_closest_latent_vector",
     "recover_latent",
+    "starting_latents",
+    "RECOVERY_STREAM",
     "perceptual_extractor",
     "discriminator_extractor",
     "psnr",
@@ -74,6 +76,13 @@ _MIN_PYRAMID_SIZE = 4  # the coarsest Laplacian level keeps at least 4x4 pixels
 _SSIM_FILTER_SIZE = 11
 _RENDER_CHUNK = 32
 _VGG16_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+
+# recover_latent's random numbers come from their own stream, ``SeedSequence(seed,
+# spawn_key=(RECOVERY_STREAM, purpose))``, never from ``default_rng(seed)`` as
+# ``sample_latents(n, dim, seed)`` does: a notebook that samples its "true" latent with SEED and
+# then recovers it with seed=SEED would otherwise start restart 0 exactly at the answer.
+RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
+_STARTS, _NOISE = 0, 1  # the purposes within that stream
 
 
 class RecoveryError(ProganError, ValueError):
@@ -226,7 +235,7 @@ class RecoveryResult:
     stopped_reason : str or None
         Why the search ended early (interrupt, NaN/inf loss), ``None`` if it ran to the end.
     best_restart, best_step : int
-        Where ``latent`` was found.
+        Where ``latent`` was found (step 0 is the starting latent itself).
     best_loss : float
         Its loss.
     """
@@ -693,7 +702,13 @@ def _learning_rate(step: int, steps: int, base: float, rampup: float, rampdown: 
 
 
 def _noise_strength(step: int, steps: int, noise: float, noise_ramp: float) -> float:
-    """Standard deviation of the noise added to the latents: quadratic decay to 0."""
+    """Standard deviation of the noise added to the latents: quadratic decay to 0.
+
+    None at step 0: the first loss is then the starting latents' own, so they are candidates
+    for the best result too, and a search started at the answer returns it.
+    """
+    if step == 0:
+        return 0.0
     return noise * max(0.0, 1.0 - step / (steps * noise_ramp)) ** 2
 
 
@@ -785,7 +800,9 @@ def recover_latent(
     noise, noise_ramp : float
         Gaussian noise of standard deviation ``noise`` is added to the latents the generator
         sees, decaying quadratically to zero at ``noise_ramp`` of the steps: it helps restarts
-        escape poor early optima.
+        escape poor early optima. Step 0 sees the starting latents without noise, so they are
+        candidates too: a search started at the answer (``initial_latents``) never returns a
+        worse one.
     stochastic_clip : float, optional
         After each step, latent components beyond ``+-stochastic_clip`` are resampled from
         ``N(0, 1)`` (stochastic clipping), keeping latents typical of the prior.
@@ -797,7 +814,9 @@ def recover_latent(
         several per call makes the search faster; the progress bar, ``callback`` and
         Ctrl-C then act once per ``steps_per_execution`` steps.
     seed : int
-        Seeds the starting latents and the noise.
+        Seeds the starting latents (:func:`starting_latents`) and the noise. They come from
+        their own stream (tagged :data:`RECOVERY_STREAM`), so a latent drawn with
+        ``sample_latents(n, dim, seed=seed)`` is never where a search with the same seed starts.
     progress : bool
         Show a progress bar (tqdm: a widget in notebooks, text in terminals).
     initial_latents : array-like, optional
@@ -839,6 +858,7 @@ def recover_latent(
     if frames_every is not None:
         frames_every = _positive_int(frames_every, "frames_every", 5)
     steps_per_execution = _positive_int(steps_per_execution, "steps_per_execution", 10)
+    seed = _seed(seed)
     if prior not in PRIORS:
         raise RecoveryError(f"prior={prior!r} is not supported; use 'sphere', 'norm' or None")
     if callback is not None and not callable(callback):
@@ -861,7 +881,7 @@ def recover_latent(
                              discriminator if "discriminator" in names else None)
     search = _search_for(generator, options, lambda: _CompiledSearch(
         synthesize, objective, options, latent_dim, image_shape))
-    search.reset(start, target, seed)
+    search.reset(start, target, _noise_seed(seed))
     try:
         search.in_use = True
         return _search(search, synthesize, target, image_shape, steps, learning_rate, lr_rampup,
@@ -999,13 +1019,13 @@ class _CompiledSearch:
         self.in_use = False
         self.run_steps = self._compile(synthesize, objective, options)
 
-    def reset(self, start: np.ndarray, target: np.ndarray, seed: int) -> None:
+    def reset(self, start: np.ndarray, target: np.ndarray, noise_seed: int) -> None:
         """Starts a new search: new latents and target, fresh Adam moments, seeded noise."""
         self.latents.assign(start)
         self.target.assign(target[np.newaxis])
         for variable in self.optimizer.variables:
             variable.assign(tf.zeros_like(variable))
-        self.rng.reset_from_seed(seed)
+        self.rng.reset_from_seed(noise_seed)
 
     def _compile(self, synthesize: Callable, objective: Callable,
                  options: _SearchOptions) -> Callable:
@@ -1134,8 +1154,50 @@ def _to_sphere(latents: Any, radius: float) -> tf.Tensor:
     return tf.math.l2_normalize(latents, axis=-1) * radius
 
 
+def starting_latents(restarts: int, latent_dim: int, seed: int = 0) -> np.ndarray:
+    """The random starting latents of ``recover_latent(..., restarts=restarts, seed=seed)``.
+
+    They are standard normal (``recover_latent`` then scales them onto its sphere) and come from
+    their own stream, ``np.random.SeedSequence(seed, spawn_key=(RECOVERY_STREAM, 0))``, which
+    differs from :func:`~progan_tf.latents.sample_latents`' ``default_rng(seed)``: a latent
+    sampled with a seed is never a search's start with the same seed. Like ``sample_latents``,
+    more restarts only append rows. Use this to start another method where ``recover_latent``
+    starts (a benchmark, say).
+
+    Args:
+        restarts: How many latents (rows).
+        latent_dim: Their size.
+        seed: ``recover_latent``'s ``seed``, an int >= 0.
+
+    Returns:
+        float32 ``[restarts, latent_dim]``.
+
+    Raises:
+        RecoveryError: If an argument is not a valid count or seed.
+    """
+    restarts = _positive_int(restarts, "restarts", 8)
+    latent_dim = _positive_int(latent_dim, "latent_dim", 512)
+    return _stream(_seed(seed), _STARTS).standard_normal((restarts, latent_dim)).astype(np.float32)
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise RecoveryError(f"seed must be an int >= 0, got {seed!r}; try seed=0")
+    return int(seed)
+
+
+def _stream(seed: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed,
+                                                        spawn_key=(RECOVERY_STREAM, purpose)))
+
+
+def _noise_seed(seed: int) -> int:
+    """The seed of the TF generator that draws the noise (and stochastic clipping's values)."""
+    return int(_stream(seed, _NOISE).integers(0, 2**63 - 1))
+
+
 def _initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int) -> np.ndarray:
-    start = np.random.default_rng(seed).standard_normal((restarts, latent_dim)).astype(np.float32)
+    start = starting_latents(restarts, latent_dim, seed)
     if initial is None:
         return start
     given = _as_latent_row(initial)

@@ -200,7 +200,9 @@ def test_learning_rate_and_noise_schedules():
     assert all(a > b for a, b in zip(rates[75:], rates[76:]))  # cosine ramp-down
     assert 0 < rates[-1] < 0.001
     strengths = [_noise_strength(step, 100, 0.05, 0.75) for step in range(100)]
-    assert strengths[0] == 0.05 and strengths[37] == pytest.approx(0.05 * (1 - 37 / 75) ** 2)
+    assert strengths[0] == 0.0  # step 0 scores the starting latents themselves
+    assert strengths[1] == pytest.approx(0.05 * (1 - 1 / 75) ** 2)
+    assert strengths[37] == pytest.approx(0.05 * (1 - 37 / 75) ** 2)
     assert strengths[75:] == [0.0] * 25
 
 
