@@ -633,12 +633,25 @@ def _loss_terms(loss: Any) -> list[tuple[Any, float]]:
 def _objective(terms: list[tuple[Any, float]], feature_extractor: Any, discriminator: Any,
                image_shape: Sequence[int]) -> Callable:
     """``prepare(target) -> objective(images) -> [N]``, the weighted sum of the loss terms."""
-    parts = [(weight, _single_loss(term, feature_extractor, discriminator, image_shape))
+    parts = [(term, weight, _single_loss(term, feature_extractor, discriminator, image_shape))
              for term, weight in terms]
 
     def prepare(target):
-        prepared = [(weight, part(target)) for weight, part in parts]
-        return lambda images: tf.add_n([weight * part(images) for weight, part in prepared])
+        prepared = [(term, weight, part(target)) for term, weight, part in parts]
+
+        def objective(images):
+            values = []
+            for term, weight, part in prepared:
+                value = part(images)
+                # A custom term that ignores the images adds nothing to the search (alone, it
+                # would end in Keras' "No gradients provided"): say so while tracing.
+                if (not isinstance(term, str) and not tf.executing_eagerly()
+                        and tf.gradients(value, images)[0] is None):
+                    raise RecoveryError(_no_gradient_message([term]))
+                values.append(weight * value)
+            return tf.add_n(values)
+
+        return objective
 
     return prepare
 
@@ -1042,11 +1055,19 @@ class _CompiledSearch:
                 evaluated = latents + noise_std * rng.normal(tf.shape(latents))
                 if prior == "sphere":
                     evaluated = _to_sphere(evaluated, radius)
-                per_restart = loss_of(synthesize(evaluated))
+                images = synthesize(evaluated)
+                per_restart = loss_of(images)
                 if prior == "norm":
                     per_restart += prior_weight * tf.abs(tf.norm(evaluated, axis=1) - radius)
                 total = tf.reduce_sum(per_restart)  # a sum: each restart's gradient is its own
             gradients = tape.gradient(total, [latents])
+            if gradients[0] is None:  # known while tracing: Keras would say "No gradients"
+                raise RecoveryError(
+                    _no_gradient_message([term for term, _ in options.terms])
+                    if tf.gradients(total, images)[0] is None else
+                    "the generator's images do not depend on its latents as TensorFlow sees "
+                    "them (no gradient from images to latents); pass a differentiable "
+                    "generator, e.g. one from load_generator")
             optimizer.apply_gradients(zip(gradients, [latents]))
             if clip is not None:
                 outside = tf.abs(latents) > clip
@@ -1104,6 +1125,26 @@ class _Best:
         if finite[restart] < self.loss:
             self.loss, self.step, self.restart = float(finite[restart]), step, restart
             self.latent = latents[restart].copy()
+
+
+def _no_gradient_message(losses: Sequence[Any]) -> str:
+    """The one line for ``losses`` (a term, or all of them) that do not depend on the images."""
+    names = ", ".join(_loss_name(loss) for loss in losses)
+    extractors = {"perceptual": " (or its feature_extractor)",
+                  "discriminator": " (or its discriminator)"}
+    hint = "".join(extractors.get(loss, "") for loss in losses if isinstance(loss, str))
+    return (f"the loss {names}{hint} does not depend on the generated images (it has no "
+            f"gradient with respect to them); compute it from its `images` argument with "
+            f"TensorFlow ops (tf.*, keras.ops), not NumPy, constants or tf.stop_gradient")
+
+
+def _loss_name(loss: Any) -> str:
+    if isinstance(loss, str):
+        return repr(loss)
+    name = getattr(loss, "__name__", None) or getattr(loss, "name", None)
+    if name == "<lambda>":
+        return "(a lambda)"
+    return repr(name) if isinstance(name, str) and name else type(loss).__name__
 
 
 def _nan_message(step: int, losses: np.ndarray, best: _Best) -> str:

@@ -1,4 +1,5 @@
-"""recover_latent's random streams and its starting latents (issue 10, B11).
+"""recover_latent's random streams, its starting latents (issue 10, B11), and losses without a
+gradient (A10).
 
 A notebook that samples its "true" latent with ``sample_latents(..., seed=SEED)`` and recovers
 it with ``recover_latent(..., seed=SEED)`` must not start a restart at the answer; and a search
@@ -11,7 +12,9 @@ import math
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from progan_tf.generator import load_generator
 from progan_tf.latents import cosine_similarity, sample_latents
 from progan_tf.recovery import RecoveryError, recover_latent
 
@@ -93,3 +96,53 @@ def test_a_search_started_at_the_answer_returns_it(stand_in_generator, restarts)
     assert result.similarity(true_z) > 0.99999
     assert result.psnr > 60
     assert result.best_loss == pytest.approx(np.nanmin(result.loss_history), abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# A loss without a gradient (issue 10, A10)
+# --------------------------------------------------------------------------------------------
+
+
+def brightness_of_the_target(target, images):
+    """Ignores ``images``: its gradient with respect to them is None."""
+    return tf.reduce_mean(target) * tf.ones(tf.shape(images)[:1])
+
+
+@pytest.mark.parametrize("loss, name", [
+    (brightness_of_the_target, "'brightness_of_the_target'"),
+    (lambda target, images: tf.zeros(tf.shape(images)[:1]), "(a lambda)"),
+    (lambda target, images: tf.reduce_mean(tf.stop_gradient(images) - target, axis=[1, 2, 3]),
+     "(a lambda)"),
+    # In a list, a term that ignores the images would silently count for nothing.
+    ([("mse", 1.0), (brightness_of_the_target, 0.5)], "'brightness_of_the_target'"),
+    ("perceptual", "'perceptual' (or its feature_extractor)"),
+])
+def test_a_loss_that_ignores_the_images_is_one_line(tf2_saved_model_dir, loss, name):
+    generator = load_generator(tf2_saved_model_dir)
+    target = np.full(generator.image_shape, 0.5, np.float32)
+    with pytest.raises(RecoveryError) as info:
+        recover_latent(generator, target, steps=2, restarts=2, loss=loss, **FAST,
+                       feature_extractor=lambda images: tf.stop_gradient(images))
+    message = str(info.value)
+    assert message.startswith(f"the loss {name} does not depend on the generated images")
+    assert "compute it from its `images` argument" in message and "\n" not in message
+
+
+def test_a_generator_that_ignores_its_latents_is_named_instead():
+    class Constant:
+        latent_dim, image_shape = 8, (8, 8, 3)
+
+        def __call__(self, latents):
+            return tf.fill(tf.concat([tf.shape(latents)[:1], [8, 8, 3]], 0), 0.5)
+
+    with pytest.raises(RecoveryError, match=r"^the generator's images do not depend on its "
+                                            r"latents .*differentiable generator"):
+        recover_latent(Constant(), np.zeros((8, 8, 3)), steps=2, restarts=1, **FAST)
+
+
+def test_a_loss_with_a_zero_gradient_still_runs(tf2_saved_model_dir):
+    generator = load_generator(tf2_saved_model_dir)
+    target = np.full(generator.image_shape, 0.5, np.float32)
+    result = recover_latent(generator, target, steps=2, restarts=1, **FAST,
+                            loss=lambda target, images: 0.0 * tf.reduce_mean(images, [1, 2, 3]))
+    assert result.best_loss == 0.0
