@@ -387,10 +387,10 @@ def zoom_factor(zoom: int | str | None, image_size: Sequence[int]) -> int:
     if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
         raise RecoveryError(f"zoom must be a positive int, or None / 'auto' (images at least "
                             f"{_SHOWN_HEIGHT} px tall), got {zoom!r}")
-    if zoom * max(height, width) > _MAX_SHOWN_SIDE:
+    largest = _MAX_SHOWN_SIDE // max(height, width)
+    if zoom > largest:
         raise RecoveryError(f"zoom={zoom} makes {height}x{width} images larger than "
-                            f"{_MAX_SHOWN_SIDE} px; use zoom <= {_MAX_SHOWN_SIDE // max(height, width)}"
-                            f" or zoom='auto'")
+                            f"{_MAX_SHOWN_SIDE} px; use zoom <= {largest} or zoom='auto'")
     return int(zoom)
 
 
