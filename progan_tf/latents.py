@@ -50,6 +50,10 @@ def sample_latents(n: int, latent_dim: int = 512, seed: Any = None) -> np.ndarra
     the same seed always gives the same latents, and a larger ``n`` only appends rows:
     ``sample_latents(8, seed=7)[:4]`` equals ``sample_latents(4, seed=7)``.
 
+    :func:`~progan_tf.recovery.recover_latent` draws its starting latents from a stream of its
+    own (:func:`~progan_tf.recovery.starting_latents`), so a latent sampled here as the "true"
+    one of an experiment is never where a search with the same seed starts.
+
     Parameters
     ----------
     n : int

@@ -58,6 +58,10 @@ __all__ = [
     "RecoveryResult",
     "find_closest_latent_vector",
     "recover_latent",
+    "starting_latents",
+    "RECOVERY_STREAM",
+    "labelled_comparison",
+    "zoom_factor",
     "perceptual_extractor",
     "discriminator_extractor",
     "psnr",
@@ -74,6 +78,17 @@ _MIN_PYRAMID_SIZE = 4  # the coarsest Laplacian level keeps at least 4x4 pixels
 _SSIM_FILTER_SIZE = 11
 _RENDER_CHUNK = 32
 _VGG16_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+_SHOWN_HEIGHT = 128  # zoom="auto" shows pictures at least this tall
+_MAX_SHOWN_SIDE = 8192
+_GRID_PADDING = 2  # make_grid's default padding
+_LABEL_MARGIN = 4
+
+# recover_latent's random numbers come from their own stream, ``SeedSequence(seed,
+# spawn_key=(RECOVERY_STREAM, purpose))``, never from ``default_rng(seed)`` as
+# ``sample_latents(n, dim, seed)`` does: a notebook that samples its "true" latent with SEED and
+# then recovers it with seed=SEED would otherwise start restart 0 exactly at the answer.
+RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
+_STARTS, _NOISE = 0, 1  # the purposes within that stream
 
 
 class RecoveryError(ProganError, ValueError):
@@ -226,7 +241,7 @@ class RecoveryResult:
     stopped_reason : str or None
         Why the search ended early (interrupt, NaN/inf loss), ``None`` if it ran to the end.
     best_restart, best_step : int
-        Where ``latent`` was found.
+        Where ``latent`` was found (step 0 is the starting latent itself).
     best_loss : float
         Its loss.
     """
@@ -263,33 +278,76 @@ class RecoveryResult:
         return float(cosine_similarity(self.latent, np.ravel(np.asarray(latent))))
 
     def compare(self):
-        """Shows target | recovered side by side (a matplotlib figure)."""
-        return show_side_by_side([self.target, self.image],
-                                 ["target", f"recovered ({_format_psnr(self.psnr)})"])
+        """Shows target | recovered side by side (a matplotlib figure), pixels sharp.
+
+        Matplotlib smooths images it scales up by less than 3x; small models' pixels are
+        drawn as sharp squares instead, as in :meth:`save`'s ``comparison.png``.
+        """
+        figure = show_side_by_side([self.target, self.image],
+                                   ["target", f"recovered ({_format_psnr(self.psnr)})"])
+        for axes in figure.axes:
+            for picture in axes.images:
+                picture.set_interpolation("nearest")
+        return figure
 
     def animate(self, path: str | os.PathLike | None = None, fps: float = 10,
-                display: bool = True) -> Path:
-        """Writes the search as a GIF or MP4 (see :func:`progan_tf.animation.animate`)."""
+                display: bool = True, zoom: int | str | None = None) -> Path:
+        """Writes the search as a GIF or MP4 (see :func:`progan_tf.animation.animate`).
+
+        Args:
+            path: Where to write (``.gif`` or ``.mp4``); ``None`` for a temporary file.
+            fps: Frames per second.
+            display: Show it inline in a notebook.
+            zoom: Scale the frames up by this whole factor, each pixel a sharp square;
+                ``None`` or ``"auto"`` picks the smallest factor that makes them at least
+                128 pixels tall (4 for a 32x32 model, 1 for 128x128).
+
+        Returns:
+            The path written.
+
+        Raises:
+            RecoveryError: If the result has no frames or ``zoom`` is invalid.
+        """
         from progan_tf.animation import animate  # noqa: PLC0415
 
+        factor = zoom_factor(zoom, self.target.shape[:2])
         if len(self.frames) == 0:
             raise RecoveryError("this result has no frames (frames_every=None); run "
                                 "recover_latent with frames_every=5 to record the search")
-        return animate(self.frames, path, fps=fps, display=display)
+        return animate(_upscale(self.frames, factor), path, fps=fps, display=display)
 
-    def save(self, directory: str | os.PathLike) -> Path:
+    def save(self, directory: str | os.PathLike, zoom: int | str | None = None) -> Path:
         """Writes target.png, recovered.png, comparison.png, search.gif, latent.npy, metrics.json.
 
+        ``target.png`` and ``recovered.png`` are the images themselves, at the model's
+        resolution (they are data). ``comparison.png`` and ``search.gif`` are for looking at:
+        scaled up by a whole factor with sharp pixels, and the comparison is labelled
+        ("target", "recovered  PSNR 23.1 dB") in a strip above the images.
+
         Every file is written atomically (a temporary file renamed into place), so an interrupted
-        save never leaves a half-written file. Returns the folder.
+        save never leaves a half-written file.
+
+        Args:
+            directory: The folder to write into (created if missing).
+            zoom: The whole factor for ``comparison.png`` and ``search.gif``; ``None`` or
+                ``"auto"`` picks the smallest that makes the images at least 128 pixels tall.
+
+        Returns:
+            The folder.
+
+        Raises:
+            RecoveryError: If ``zoom`` is invalid.
         """
+        factor = zoom_factor(zoom, self.target.shape[:2])
         folder = Path(directory).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         save_image(self.target, folder / "target.png")
         save_image(self.image, folder / "recovered.png")
-        save_image(make_grid([self.target, self.image], ncols=2), folder / "comparison.png")
+        save_image(labelled_comparison([self.target, self.image],
+                                       ["target", f"recovered  {_format_psnr(self.psnr)}"],
+                                       factor), folder / "comparison.png")
         if len(self.frames):
-            self.animate(folder / "search.gif", display=False)
+            self.animate(folder / "search.gif", display=False, zoom=factor)
         _write_atomic(folder / "latent.npy", lambda file: np.save(file, self.latent))
         text = json.dumps(self.metrics(), indent=2)
         _write_atomic(folder / "metrics.json", lambda file: file.write(text.encode()))
@@ -306,6 +364,102 @@ class RecoveryResult:
             "wall_time": self.wall_time, "steps_per_second": _json_float(self.steps_per_second),
             "interrupted": self.interrupted, "stopped_reason": self.stopped_reason,
         }
+
+
+def zoom_factor(zoom: int | str | None, image_size: Sequence[int]) -> int:
+    """The whole factor by which pictures of ``image_size`` ``(height, width)`` are shown.
+
+    Args:
+        zoom: A positive int, or ``None`` / ``"auto"`` for the smallest factor that makes the
+            images at least 128 pixels tall (32x32 -> 4, 100x100 -> 2, 128x128 -> 1).
+        image_size: The images' ``(height, width)``.
+
+    Returns:
+        The factor, an int >= 1.
+
+    Raises:
+        RecoveryError: If ``zoom`` is not a positive int, None or "auto", or makes the images
+            larger than 8192 pixels.
+    """
+    height, width = (int(side) for side in image_size[:2])
+    if zoom is None or (isinstance(zoom, str) and zoom.lower() == "auto"):
+        return max(1, math.ceil(_SHOWN_HEIGHT / height))
+    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
+        raise RecoveryError(f"zoom must be a positive int, or None / 'auto' (images at least "
+                            f"{_SHOWN_HEIGHT} px tall), got {zoom!r}")
+    largest = _MAX_SHOWN_SIDE // max(height, width)
+    if zoom > largest:
+        raise RecoveryError(f"zoom={zoom} makes {height}x{width} images larger than "
+                            f"{_MAX_SHOWN_SIDE} px; use zoom <= {largest} or zoom='auto'")
+    return int(zoom)
+
+
+def labelled_comparison(images: Sequence[Any], labels: Sequence[str], zoom: int) -> np.ndarray:
+    """Images side by side, scaled up by ``zoom`` with sharp pixels, each labelled above.
+
+    The images (each ``[H, W, 3]``, one size) are tiled with :func:`make_grid`, every pixel
+    repeated ``zoom`` x ``zoom`` times (nearest neighbour: small models' pixels stay sharp
+    squares instead of smearing), and a white strip above holds each label, left-aligned over
+    its image in PIL's default font (no font files needed). A label too wide for its image
+    wraps at a double space, then gets a smaller font (down to 8 px); the picture widens to
+    the right if it still does not fit.
+
+    Args:
+        images: The pictures, float in [0, 1] or uint8.
+        labels: One label per picture.
+        zoom: The whole factor, from :func:`zoom_factor`.
+
+    Returns:
+        uint8 ``[strip + zoom * grid_height, >= zoom * grid_width, 3]``; the images' area is
+        ``zoom`` times ``make_grid(images, ncols=len(images))``, at the bottom left.
+    """
+    from PIL import Image, ImageDraw  # noqa: PLC0415
+
+    grid = _upscale(to_uint8(make_grid(list(images), ncols=len(images)))[np.newaxis], zoom)[0]
+    cell = (grid.shape[1] - zoom * _GRID_PADDING) // len(images)  # one image and its padding
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    for size in range(min(20, max(11, cell // 12)), 7, -1):  # smaller text before a wider canvas
+        font = _label_font(size)
+        lines = [_wrap(label, font, measure, cell - _LABEL_MARGIN) for label in labels]
+        if all(measure.textlength(line, font) <= cell - _LABEL_MARGIN
+               for block in lines for line in block):
+            break
+    line_height = font.getbbox("Hg")[3] + 2
+    strip = 2 * _LABEL_MARGIN + line_height * max(len(block) for block in lines)
+    text_right = max(zoom * _GRID_PADDING + index * cell + round(measure.textlength(line, font))
+                     for index, block in enumerate(lines) for line in block)
+    canvas = Image.new("RGB", (max(grid.shape[1], text_right + _LABEL_MARGIN),
+                               strip + grid.shape[0]), "white")
+    canvas.paste(Image.fromarray(grid), (0, strip))
+    draw = ImageDraw.Draw(canvas)
+    for index, block in enumerate(lines):
+        for row, line in enumerate(block):
+            draw.text((zoom * _GRID_PADDING + index * cell, _LABEL_MARGIN + row * line_height),
+                      line, fill="black", font=font)
+    return np.asarray(canvas)
+
+
+def _label_font(size: int):
+    from PIL import ImageFont  # noqa: PLC0415
+
+    try:
+        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable bundled font
+    except TypeError:
+        return ImageFont.load_default()  # Pillow 10.0: its small bitmap font
+
+
+def _wrap(label: str, font: Any, measure: Any, width: int) -> list[str]:
+    """``label`` as one line, or split at double spaces where it is wider than ``width``."""
+    if measure.textlength(label, font) <= width:
+        return [label]
+    return [part.strip() for part in label.split("  ") if part.strip()] or [label]
+
+
+def _upscale(frames: np.ndarray, zoom: int) -> np.ndarray:
+    """``[n, H, W, C]`` with each pixel repeated ``zoom`` x ``zoom`` times (nearest)."""
+    if zoom == 1:
+        return frames
+    return np.repeat(np.repeat(frames, zoom, axis=1), zoom, axis=2)
 
 
 def _format_psnr(value: float) -> str:
@@ -624,12 +778,25 @@ def _loss_terms(loss: Any) -> list[tuple[Any, float]]:
 def _objective(terms: list[tuple[Any, float]], feature_extractor: Any, discriminator: Any,
                image_shape: Sequence[int]) -> Callable:
     """``prepare(target) -> objective(images) -> [N]``, the weighted sum of the loss terms."""
-    parts = [(weight, _single_loss(term, feature_extractor, discriminator, image_shape))
+    parts = [(term, weight, _single_loss(term, feature_extractor, discriminator, image_shape))
              for term, weight in terms]
 
     def prepare(target):
-        prepared = [(weight, part(target)) for weight, part in parts]
-        return lambda images: tf.add_n([weight * part(images) for weight, part in prepared])
+        prepared = [(term, weight, part(target)) for term, weight, part in parts]
+
+        def objective(images):
+            values = []
+            for term, weight, part in prepared:
+                value = part(images)
+                # A custom term that ignores the images adds nothing to the search (alone, it
+                # would end in Keras' "No gradients provided"): say so while tracing.
+                if (not isinstance(term, str) and not tf.executing_eagerly()
+                        and tf.gradients(value, images)[0] is None):
+                    raise RecoveryError(_no_gradient_message([term]))
+                values.append(weight * value)
+            return tf.add_n(values)
+
+        return objective
 
     return prepare
 
@@ -693,7 +860,13 @@ def _learning_rate(step: int, steps: int, base: float, rampup: float, rampdown: 
 
 
 def _noise_strength(step: int, steps: int, noise: float, noise_ramp: float) -> float:
-    """Standard deviation of the noise added to the latents: quadratic decay to 0."""
+    """Standard deviation of the noise added to the latents: quadratic decay to 0.
+
+    None at step 0: the first loss is then the starting latents' own, so they are candidates
+    for the best result too, and a search started at the answer returns it.
+    """
+    if step == 0:
+        return 0.0
     return noise * max(0.0, 1.0 - step / (steps * noise_ramp)) ** 2
 
 
@@ -785,7 +958,9 @@ def recover_latent(
     noise, noise_ramp : float
         Gaussian noise of standard deviation ``noise`` is added to the latents the generator
         sees, decaying quadratically to zero at ``noise_ramp`` of the steps: it helps restarts
-        escape poor early optima.
+        escape poor early optima. Step 0 sees the starting latents without noise, so they are
+        candidates too: a search started at the answer (``initial_latents``) never returns a
+        worse one.
     stochastic_clip : float, optional
         After each step, latent components beyond ``+-stochastic_clip`` are resampled from
         ``N(0, 1)`` (stochastic clipping), keeping latents typical of the prior.
@@ -797,7 +972,9 @@ def recover_latent(
         several per call makes the search faster; the progress bar, ``callback`` and
         Ctrl-C then act once per ``steps_per_execution`` steps.
     seed : int
-        Seeds the starting latents and the noise.
+        Seeds the starting latents (:func:`starting_latents`) and the noise. They come from
+        their own stream (tagged :data:`RECOVERY_STREAM`), so a latent drawn with
+        ``sample_latents(n, dim, seed=seed)`` is never where a search with the same seed starts.
     progress : bool
         Show a progress bar (tqdm: a widget in notebooks, text in terminals).
     initial_latents : array-like, optional
@@ -839,6 +1016,7 @@ def recover_latent(
     if frames_every is not None:
         frames_every = _positive_int(frames_every, "frames_every", 5)
     steps_per_execution = _positive_int(steps_per_execution, "steps_per_execution", 10)
+    seed = _seed(seed)
     if prior not in PRIORS:
         raise RecoveryError(f"prior={prior!r} is not supported; use 'sphere', 'norm' or None")
     if callback is not None and not callable(callback):
@@ -861,7 +1039,7 @@ def recover_latent(
                              discriminator if "discriminator" in names else None)
     search = _search_for(generator, options, lambda: _CompiledSearch(
         synthesize, objective, options, latent_dim, image_shape))
-    search.reset(start, target, seed)
+    search.reset(start, target, _noise_seed(seed))
     try:
         search.in_use = True
         return _search(search, synthesize, target, image_shape, steps, learning_rate, lr_rampup,
@@ -999,13 +1177,13 @@ class _CompiledSearch:
         self.in_use = False
         self.run_steps = self._compile(synthesize, objective, options)
 
-    def reset(self, start: np.ndarray, target: np.ndarray, seed: int) -> None:
+    def reset(self, start: np.ndarray, target: np.ndarray, noise_seed: int) -> None:
         """Starts a new search: new latents and target, fresh Adam moments, seeded noise."""
         self.latents.assign(start)
         self.target.assign(target[np.newaxis])
         for variable in self.optimizer.variables:
             variable.assign(tf.zeros_like(variable))
-        self.rng.reset_from_seed(seed)
+        self.rng.reset_from_seed(noise_seed)
 
     def _compile(self, synthesize: Callable, objective: Callable,
                  options: _SearchOptions) -> Callable:
@@ -1022,11 +1200,19 @@ class _CompiledSearch:
                 evaluated = latents + noise_std * rng.normal(tf.shape(latents))
                 if prior == "sphere":
                     evaluated = _to_sphere(evaluated, radius)
-                per_restart = loss_of(synthesize(evaluated))
+                images = synthesize(evaluated)
+                per_restart = loss_of(images)
                 if prior == "norm":
                     per_restart += prior_weight * tf.abs(tf.norm(evaluated, axis=1) - radius)
                 total = tf.reduce_sum(per_restart)  # a sum: each restart's gradient is its own
             gradients = tape.gradient(total, [latents])
+            if gradients[0] is None:  # known while tracing: Keras would say "No gradients"
+                raise RecoveryError(
+                    _no_gradient_message([term for term, _ in options.terms])
+                    if tf.gradients(total, images)[0] is None else
+                    "the generator's images do not depend on its latents as TensorFlow sees "
+                    "them (no gradient from images to latents); pass a differentiable "
+                    "generator, e.g. one from load_generator")
             optimizer.apply_gradients(zip(gradients, [latents]))
             if clip is not None:
                 outside = tf.abs(latents) > clip
@@ -1086,6 +1272,26 @@ class _Best:
             self.latent = latents[restart].copy()
 
 
+def _no_gradient_message(losses: Sequence[Any]) -> str:
+    """The one line for ``losses`` (a term, or all of them) that do not depend on the images."""
+    names = ", ".join(_loss_name(loss) for loss in losses)
+    extractors = {"perceptual": " (or its feature_extractor)",
+                  "discriminator": " (or its discriminator)"}
+    hint = "".join(extractors.get(loss, "") for loss in losses if isinstance(loss, str))
+    return (f"the loss {names}{hint} does not depend on the generated images (it has no "
+            f"gradient with respect to them); compute it from its `images` argument with "
+            f"TensorFlow ops (tf.*, keras.ops), not NumPy, constants or tf.stop_gradient")
+
+
+def _loss_name(loss: Any) -> str:
+    if isinstance(loss, str):
+        return repr(loss)
+    name = getattr(loss, "__name__", None) or getattr(loss, "name", None)
+    if name == "<lambda>":
+        return "(a lambda)"
+    return repr(name) if isinstance(name, str) and name else type(loss).__name__
+
+
 def _nan_message(step: int, losses: np.ndarray, best: _Best) -> str:
     bad = np.flatnonzero(~np.isfinite(losses))
     kept = (f"kept the best finite result (loss {best.loss:.5g} at step {best.step})"
@@ -1134,8 +1340,50 @@ def _to_sphere(latents: Any, radius: float) -> tf.Tensor:
     return tf.math.l2_normalize(latents, axis=-1) * radius
 
 
+def starting_latents(restarts: int, latent_dim: int, seed: int = 0) -> np.ndarray:
+    """The random starting latents of ``recover_latent(..., restarts=restarts, seed=seed)``.
+
+    They are standard normal (``recover_latent`` then scales them onto its sphere) and come from
+    their own stream, ``np.random.SeedSequence(seed, spawn_key=(RECOVERY_STREAM, 0))``, which
+    differs from :func:`~progan_tf.latents.sample_latents`' ``default_rng(seed)``: a latent
+    sampled with a seed is never a search's start with the same seed. Like ``sample_latents``,
+    more restarts only append rows. Use this to start another method where ``recover_latent``
+    starts (a benchmark, say).
+
+    Args:
+        restarts: How many latents (rows).
+        latent_dim: Their size.
+        seed: ``recover_latent``'s ``seed``, an int >= 0.
+
+    Returns:
+        float32 ``[restarts, latent_dim]``.
+
+    Raises:
+        RecoveryError: If an argument is not a valid count or seed.
+    """
+    restarts = _positive_int(restarts, "restarts", 8)
+    latent_dim = _positive_int(latent_dim, "latent_dim", 512)
+    return _stream(_seed(seed), _STARTS).standard_normal((restarts, latent_dim)).astype(np.float32)
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise RecoveryError(f"seed must be an int >= 0, got {seed!r}; try seed=0")
+    return int(seed)
+
+
+def _stream(seed: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed,
+                                                        spawn_key=(RECOVERY_STREAM, purpose)))
+
+
+def _noise_seed(seed: int) -> int:
+    """The seed of the TF generator that draws the noise (and stochastic clipping's values)."""
+    return int(_stream(seed, _NOISE).integers(0, 2**63 - 1))
+
+
 def _initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int) -> np.ndarray:
-    start = np.random.default_rng(seed).standard_normal((restarts, latent_dim)).astype(np.float32)
+    start = starting_latents(restarts, latent_dim, seed)
     if initial is None:
         return start
     given = _as_latent_row(initial)
