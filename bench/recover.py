@@ -264,8 +264,10 @@ def build_targets(generator, args: argparse.Namespace, real_files: list[str]) ->
 
 
 def start_latent(seed: int, latent_dim: int) -> np.ndarray:
-    """``recover_latent(seed=seed)``'s first restart (``default_rng(seed)``, row 0)."""
-    return np.random.default_rng(seed).standard_normal((1, latent_dim)).astype(np.float32)
+    """``recover_latent(seed=seed)``'s first restart, so both methods start at the same latent."""
+    from progan_tf.recovery import starting_latents
+
+    return starting_latents(1, latent_dim, seed)
 
 
 # --------------------------------------------------------------------------------------------

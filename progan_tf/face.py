@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from progan_tf.errors import ProganError
-from progan_tf.images import _parse_size, load_image
+from progan_tf.images import load_image, parse_size
 
 # Framing, measured on 2 x 1,000 images of the aligned CelebA sample (89x109; ids 1-1000 and
 # 4001-5000, ~96% with a face found): ProGAN's crop of each image, measured in units of the face
@@ -181,7 +181,7 @@ def face_crop(
     >>> target = face_crop("selfie.jpg", size=128)                # doctest: +SKIP
     >>> target, box = face_crop(upload_widget, 128, return_box=True)  # doctest: +SKIP
     """
-    target = _parse_size(size)
+    target = parse_size(size)
     if (not isinstance(margin, (int, float, np.integer, np.floating)) or isinstance(margin, bool)
             or not math.isfinite(margin) or margin < 0):
         raise ProganError(f"margin must be a number >= 0 (the default {DEFAULT_MARGIN} matches "

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import progan_tf
-from progan_tf.generator import _bundled_folder
+from progan_tf.loading import bundled_folder
 
 BUNDLED = Path(progan_tf.__file__).parent / "bundled" / "generator"
 
@@ -49,7 +49,7 @@ def test_bundled_metadata_documents_training():
 def test_bundled_model_is_small_and_inside_the_wheel(tmp_path):
     size = sum(p.stat().st_size for p in BUNDLED.rglob("*") if p.is_file())
     assert size < 20 * 1024 * 1024
-    assert Path(str(_bundled_folder())) == BUNDLED
+    assert Path(str(bundled_folder())) == BUNDLED
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                              "-q", "-w", str(tmp_path), str(root)], capture_output=True, text=True,
