@@ -318,3 +318,22 @@ def test_export_refuses_a_mid_fade_in_checkpoint(fading_run, tmp_path):
     out = export.export_run(fading_run, tmp_path / "e", allow_fade_in=True)
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["fading"] is True and meta["alpha"] == 0.5 and meta["phase"] == "8x8 fade-in"
+
+
+def test_readme_snippets_run_on_an_export(tiny_export):
+    """The code README's "Using an export from TensorFlow Hub code and Keras 3" shows."""
+    import re
+
+    path, generator = tiny_export
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Using an export from TensorFlow Hub code and Keras 3", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
+    code = code.replace('"exports/celeba32"', repr(str(path)))
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 -- our own documentation
+    assert namespace["grads"][0].shape == (1, 16)
+    assert float(tf.norm(namespace["grads"][0])) > 0
+    z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")
+    expected = tf.clip_by_value(generator(z) * 0.5 + 0.5, 0.0, 1.0)
+    np.testing.assert_allclose(np.asarray(namespace["pictures"]), expected, atol=1e-6)
