@@ -119,7 +119,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = commands.add_parser("generate", help="sample images from a generator into a grid PNG",
-                            description="Sample N images from random latents and save them as a grid.")
+                            description="Sample N images from random latents and save them as "
+                                        "a grid.")
     _add_model(p)
     p.add_argument("-n", "--num-images", type=_positive_int, default=16)
     p.add_argument("--seed", type=_seed, default=0, help="latent seed (same seed, same images)")
@@ -128,7 +129,8 @@ def build_parser():
     p.add_argument("--out", default="grid.png", help="output PNG (default: grid.png)")
 
     p = commands.add_parser("interpolate", help="animate a walk between random latents",
-                            description="Interpolate between random latents and write a GIF or MP4.")
+                            description="Interpolate between random latents and write a GIF or "
+                                        "MP4.")
     _add_model(p)
     p.add_argument("--steps", type=_at_least_two, default=100,
                    help="frames per segment, both ends included (default 100)")
@@ -143,8 +145,9 @@ def build_parser():
     p.add_argument("--out", default="walk.gif", help="output .gif or .mp4 (default: walk.gif)")
 
     p = commands.add_parser("train", help="train a progressive GAN on a folder of images",
-                            description="Train a Keras progressive GAN on a folder of JPEG/PNG images "
-                                        "(recursively). Checkpoints atomically; Ctrl-C saves and stops.")
+                            description="Train a Keras progressive GAN on a folder of JPEG/PNG "
+                                        "images (recursively). Checkpoints atomically; Ctrl-C "
+                                        "saves and stops.")
     p.add_argument("data_dir", help="folder of training images")
     p.add_argument("--out", required=True, help="run folder (new, or existing with --resume)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -173,8 +176,9 @@ def build_parser():
                    help="end this session after that many kimg in total (resume later)")
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
-                            description="Export the EMA generator of a run's newest checkpoint as a "
-                                        "SavedModel that tensorflow_hub.load() and load_generator() read.")
+                            description="Export the EMA generator of a run's newest checkpoint "
+                                        "as a SavedModel that tensorflow_hub.load() and "
+                                        "load_generator() read.")
     p.add_argument("run_dir")
     p.add_argument("out_dir")
     p.add_argument("--overwrite", action="store_true",
@@ -183,10 +187,12 @@ def build_parser():
                    help="export a checkpoint taken during a fade-in (its pictures blend two "
                         "resolutions)")
     p.add_argument("--metrics", default=None,
-                   help="a JSON file written by 'progan-tf evaluate --out' to store in metadata.json")
+                   help="a JSON file written by 'progan-tf evaluate --out' to store in "
+                        "metadata.json")
 
     p = commands.add_parser("evaluate", help="SWD and MS-SSIM of a generator against real images",
-                            description="Sliced Wasserstein distance (ProGAN paper) with its real-vs-real "
+                            description="Sliced Wasserstein distance (ProGAN paper) with its "
+                                        "real-vs-real "
                                         "noise floor, and MS-SSIM diversity.")
     _add_model(p)
     p.add_argument("--real", required=True, help="folder of real images")
@@ -199,10 +205,11 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     p = commands.add_parser("invert", help="find the latent whose image is closest to a photo",
-                            description="Latent recovery: optimise several random latents at once "
-                                        "(compiled GradientTape steps) and keep the best. Writes the "
-                                        "prepared target, the recovered image, a side-by-side PNG, "
-                                        "the search GIF, latent.npy and metrics.json.")
+                            description="Latent recovery: optimise several random latents at "
+                                        "once (compiled GradientTape steps) and keep the best. "
+                                        "Writes the prepared target, the recovered image, a "
+                                        "labelled side-by-side PNG, the search GIF, latent.npy "
+                                        "and metrics.json.")
     p.add_argument("photo", help="image path or http(s) URL")
     _add_model(p)
     p.add_argument("--steps", type=_positive_int, default=300)
@@ -456,7 +463,8 @@ def cmd_invert(args):
                                loss=args.loss, feature_extractor=extractor, seed=args.seed)
     folder = result.save(args.out, zoom=args.zoom)
     state = "interrupted; best so far" if result.interrupted else "done"
-    print(f"{state}: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} in {result.wall_time:.1f} s; "
+    print(f"{state}: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} in "
+          f"{result.wall_time:.1f} s; "
           f"wrote target.png, recovered.png, comparison.png, search.gif, latent.npy, "
           f"metrics.json to {folder}")
 
