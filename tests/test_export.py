@@ -337,3 +337,14 @@ def test_readme_snippets_run_on_an_export(tiny_export):
     z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")
     expected = tf.clip_by_value(generator(z) * 0.5 + 0.5, 0.0, 1.0)
     np.testing.assert_allclose(np.asarray(namespace["pictures"]), expected, atol=1e-6)
+
+
+def test_export_of_a_damaged_run_is_one_line(fading_run, tmp_path):
+    run = shutil.copytree(fading_run, tmp_path / "run")
+    (run / "dataset.json").write_text("{trunc")  # only described in metadata: exported as null
+    out = export.export_run(run, tmp_path / "e", allow_fade_in=True)
+    assert json.loads((out / "metadata.json").read_text())["dataset"] is None
+    (run / "run.json").write_text('{"data_dir": ')
+    with pytest.raises(RunDirectoryError, match="is damaged") as info:
+        export.export_run(run, tmp_path / "f", allow_fade_in=True)
+    assert "\n" not in str(info.value) and not (tmp_path / "f").exists()

@@ -328,6 +328,14 @@ def reexport(export_dir: str | os.PathLike) -> Path:
     return _write(folder, True, (), fill)
 
 
+def _read_json(path: Path):
+    """A JSON file's content, or None when it is missing or damaged (it is only described)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _stage_to_export(schedule, state, run_dir, allow_fade_in):
     """The phase whose network to export, refusing a half-blended fade-in unless allowed."""
     shown = state["images_shown"]
@@ -379,21 +387,25 @@ def export_run(run_dir, out_dir, metrics=None, overwrite=False, allow_fade_in=Fa
     if latest is None:
         raise RunDirectoryError(f"run {str(run_dir)!r} has no checkpoint yet; train longer (a "
                                 f"checkpoint is written at every phase end) and export again")
-    config = TrainConfig.from_json((run_dir / RUN_FILE).read_text())
-    state = checkpoint.read_state(latest)
-    schedule = config.schedule()
+    try:
+        config = TrainConfig.from_json((run_dir / RUN_FILE).read_text())
+        state = checkpoint.read_state(latest)
+        schedule = config.schedule()
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise RunDirectoryError(f"run {str(run_dir)!r} is damaged: its {RUN_FILE} or the state of "
+                                f"{latest.name} cannot be read ({error}); restore it from a "
+                                f"backup or export another run") from None
     phase, alpha = _stage_to_export(schedule, state, run_dir, allow_fade_in)
     model = build_model(config, precision="float32")  # float32 weights load into either policy
     model.start_phase(phase)
     checkpoint.restore(model, latest)
-    dataset_file = run_dir / "dataset.json"
     metadata = {
         "images_shown": state["images_shown"],
         "kimg": round(state["images_shown"] / 1000, 3),
         "phase": phase.name,
         **({"alpha": round(alpha, 4)} if phase.fading else {}),
         "schedule": schedule.to_dict(),
-        "dataset": json.loads(dataset_file.read_text()) if dataset_file.exists() else None,
+        "dataset": _read_json(run_dir / "dataset.json"),
         "training_command": config.command,
         "config": json.loads(config.to_json()),
         "metrics": metrics or {},
