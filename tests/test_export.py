@@ -3,6 +3,7 @@
 import gc
 import json
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -243,6 +244,18 @@ def test_failed_cleanup_keeps_the_new_export(tiny_export, tmp_path, monkeypatch,
     monkeypatch.undo()
     export.export_generator(generator, out, metadata={"tag": "newer"}, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_exchange_swaps_two_folders_or_leaves_both(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / f"from-{folder.name}").touch()
+    swapped = export._exchange(a, b)
+    assert [p.name for p in a.iterdir()] == (["from-b"] if swapped else ["from-a"])
+    assert [p.name for p in b.iterdir()] == (["from-a"] if swapped else ["from-b"])
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert swapped  # glibc has renameat2 since 2.28, and local file systems support it
 
 
 KILLER = textwrap.dedent("""
