@@ -9,9 +9,10 @@
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
 
 Mistakes a user can make end in one line on stderr (``progan-tf: error: ...``) and exit status
-2; Ctrl-C ends with status 130.  Output paths are checked before any work starts, so a typo
-in ``--out`` never throws away a finished result.  TensorFlow is imported only once a command
-runs, so ``--help`` and ``--version`` are instant.
+2; Ctrl-C (and SIGTERM during ``train``, after its checkpoint) ends with status 130.  Output
+paths are checked before any work starts, so a typo in ``--out`` never throws away a finished
+result.  TensorFlow is imported only once a command runs, so ``--help`` and ``--version`` are
+instant.
 """
 
 from __future__ import annotations
