@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from progan_tf.errors import ImageLoadError, ModelLoadError, ProganError
 
@@ -591,7 +592,7 @@ def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _generate(generator: Any, count: int, latent_dim: int, size: tuple[int, int],
-              batch_size: int, seed: int) -> np.ndarray:
+              batch_size: int, seed: int, bar: Any = None) -> np.ndarray:
     latents = np.random.default_rng([seed, 4]).standard_normal((count, latent_dim))
     batches = []
     for start in range(0, count, batch_size):
@@ -605,6 +606,8 @@ def _generate(generator: Any, count: int, latent_dim: int, size: tuple[int, int]
         except ImageLoadError as error:
             raise ModelLoadError(f"{error}; fix the generator so it returns images in [0, 1]") \
                 from None
+        if bar is not None:
+            bar.update(len(batch))
     return np.concatenate(batches)
 
 
@@ -616,6 +619,7 @@ def evaluate_generator(
     batch_size: int = 64,
     *,
     num_pairs: int = 1000,
+    progress: bool = False,
 ) -> dict:
     """SWD (with its noise floor) and MS-SSIM diversity of a generator against real images.
 
@@ -644,6 +648,9 @@ def evaluate_generator(
         Latents per generator call.
     num_pairs
         Image pairs for each MS-SSIM value.
+    progress
+        Show a progress bar (tqdm, on stderr) over generating, SWD and MS-SSIM; a thousand
+        images take a while on a CPU.
 
     Returns
     -------
@@ -683,9 +690,16 @@ def evaluate_generator(
 
     order = np.random.default_rng([seed, 5]).permutation(len(real))[:2 * count]
     real = _resize(real[order], size)  # two shuffled, disjoint halves
-    fake = _generate(generator, count, latent_dim, size, batch_size, seed)
-    swd = swd_report(real[:count], real[count:], fake, seed=seed)
-    ms_ssim = ms_ssim_report(real, fake, num_pairs=num_pairs, seed=seed)
+    # One bar in three stages of ``count`` units: generating (per batch), SWD, MS-SSIM.
+    with tqdm(total=3 * count, unit="img", desc="generating", disable=not progress,
+              leave=False) as bar:
+        fake = _generate(generator, count, latent_dim, size, batch_size, seed, bar)
+        bar.set_description("SWD")
+        swd = swd_report(real[:count], real[count:], fake, seed=seed)
+        bar.update(count)
+        bar.set_description("MS-SSIM")
+        ms_ssim = ms_ssim_report(real, fake, num_pairs=num_pairs, seed=seed)
+        bar.update(count)
     return {"swd": swd["fake"], "swd_noise_floor": swd["noise_floor"],
             "ms_ssim_fake": ms_ssim["fake"], "ms_ssim_real": ms_ssim["real"],
             "num_fake_images": count, "num_real_images": 2 * count, "resolution": list(size)}

@@ -30,7 +30,8 @@ def assert_one_line_error(result, *fragments):
         assert fragment in last, last
 
 
-@pytest.mark.parametrize("command", ["generate", "interpolate", "train", "export", "evaluate"])
+@pytest.mark.parametrize("command", ["generate", "interpolate", "train", "export", "evaluate",
+                                     "invert", "demo"])
 def test_help_for_each_command(command):
     result = progan_tf(command, "--help")
     assert result.returncode == 0
@@ -117,7 +118,9 @@ def test_generate_from_exported_training_run(tmp_path):
     export = export_run(run, tmp_path / "export")
     result = progan_tf("generate", "--model", export, "-n", 4, "--out", tmp_path / "g.png")
     assert result.returncode == 0, result.stderr
-    assert "(4x4)" in result.stdout
+    assert "(4x4, shown 32x)" in result.stdout  # --zoom auto: 4 px pictures shown at 128 px
+    # 2 x 2 pictures of 4 px with 2 px padding, every pixel enlarged 32 times.
+    assert Image.open(tmp_path / "g.png").size == (14 * 32, 14 * 32)
     shutil.rmtree(run)
 
 
@@ -138,3 +141,41 @@ def test_evaluate_reports_swd_with_noise_floor(tf2_saved_model_dir, tmp_path):
     assert 0 <= metrics["ms_ssim_fake"] <= 1
     assert_one_line_error(progan_tf("evaluate", "--model", tf2_saved_model_dir, "--real",
                                     tmp_path / "missing"), "does not exist")
+
+
+def test_version_is_instant_and_matches_the_package():
+    from importlib.metadata import version
+
+    result = progan_tf("--version", timeout=20)
+    assert result.returncode == 0 and result.stdout.strip() == f"progan-tf {version('progan-tf')}"
+
+
+def test_generate_zooms_small_models_to_128_px_by_default(tf2_saved_model_dir, tmp_path):
+    auto, native = tmp_path / "auto.png", tmp_path / "native.png"
+    result = progan_tf("generate", "--model", tf2_saved_model_dir, "-n", 4, "--out", auto)
+    assert result.returncode == 0, result.stderr
+    assert "(32x32, shown 4x)" in result.stdout
+    result = progan_tf("generate", "--model", tf2_saved_model_dir, "-n", 4, "--zoom", 1,
+                       "--out", native)
+    assert result.returncode == 0, result.stderr
+    grid = np.asarray(Image.open(native))
+    assert grid.shape[:2] == (2 * 32 + 3 * 2,) * 2
+    # 32 px pictures: the smallest whole factor reaching 128 px is 4, pixels stay sharp.
+    np.testing.assert_array_equal(np.asarray(Image.open(auto)), grid.repeat(4, 0).repeat(4, 1))
+
+
+def test_interpolate_zoom_and_boomerang_frame_count(tf2_saved_model_dir, tmp_path):
+    out = tmp_path / "walk.gif"
+    result = progan_tf("interpolate", "--model", tf2_saved_model_dir, "--steps", 6,
+                       "--boomerang", "--zoom", 3, "--out", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        assert gif.size == (96, 96) and gif.n_frames == 10  # 6 forward, 4 back
+        frame = np.asarray(gif.convert("RGB"))
+    np.testing.assert_array_equal(frame, frame[::3, ::3].repeat(3, 0).repeat(3, 1))
+    assert "wrote 10 frames" in result.stdout
+    result = progan_tf("interpolate", "--model", tf2_saved_model_dir, "--steps", 2,
+                       "--out", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        assert gif.size == (128, 128)  # --zoom auto

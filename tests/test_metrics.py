@@ -412,3 +412,13 @@ def test_evaluate_generator_refuses_output_of_the_wrong_shape(faces, real_64):
 def test_evaluate_generator_needs_four_real_images(faces):
     with pytest.raises(ImageLoadError, match="holds 3 images, but evaluation needs at least 4"):
         evaluate_generator(ReplayGenerator(faces[:10]), faces[:3])
+
+
+def test_evaluate_generator_progress_bar_on_request(faces, real_64, capsys):
+    evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10)
+    assert capsys.readouterr().err == ""  # quiet by default (notebooks, scripts)
+    result = evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10,
+                                progress=True)
+    err = capsys.readouterr().err
+    assert "MS-SSIM" in err and "24/24" in err  # three stages of 8 units each, to the end
+    assert result["num_fake_images"] == 8
