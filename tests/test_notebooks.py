@@ -72,6 +72,9 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
                    "STRIP_STEPS": 5},
 }
 
+# Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
+RUN_TWICE = ("03_*.ipynb",)
+
 # What each notebook's text says about its own output, checked in its kernel after a run (with
 # the small test parameters and with the defaults). Keep these in step with the prose.
 CLAIMS = {
@@ -259,11 +262,9 @@ def test_overrides_for_uses_shared_names_only_where_defined():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(NOTEBOOK_TIMEOUT_S + 120)
+@pytest.mark.timeout(2 * NOTEBOOK_TIMEOUT_S + 120)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_notebook_id)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
     nb = _read(path)
     assert not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), \
         f"{path.name} has outputs committed"
@@ -281,8 +282,25 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     if DATA_DIR.is_dir():
         monkeypatch.setenv("PROGAN_TF_DATA", str(DATA_DIR))
 
+    passes = 2 if any(fnmatch.fnmatch(path.name, pattern) for pattern in RUN_TWICE) else 1
+    for number in range(1, passes + 1):  # "Run all" again, in a new kernel, in the same folder
+        executed = copy.deepcopy(run)
+        seconds, timings = _execute(executed, path.name, tmp_path, f"run {number}")
+        print(f"{path.name} (run {number}): {seconds:.0f} s; slowest cells (s, index): "
+              f"{sorted(timings, reverse=True)[:3]}")
+    if os.environ.get("PROGAN_TF_EXECUTED_NOTEBOOKS"):  # keep the run to look at, e.g. in CI
+        keep = Path(os.environ["PROGAN_TF_EXECUTED_NOTEBOOKS"])
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, keep / path.name)
+    assert not list(NOTEBOOK_DIR.glob("*_outputs")), "a notebook wrote into notebooks/"
+
+
+def _execute(run, name: str, folder: Path, label: str) -> tuple[float, list]:
+    """Runs every cell of ``run`` in a new kernel in ``folder``: (seconds, [(s, index)])."""
+    from nbclient import NotebookClient
+
     client = NotebookClient(run, timeout=NOTEBOOK_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+                            resources={"metadata": {"path": str(folder)}})
     started = time.monotonic()
     timings = []
     client.reset_execution_trackers()
@@ -290,7 +308,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
         for index, cell in enumerate(run.cells):
             remaining = NOTEBOOK_TIMEOUT_S - (time.monotonic() - started)
             if remaining <= 0:
-                pytest.fail(f"{path.name} ran longer than {NOTEBOOK_TIMEOUT_S} s; slowest "
+                pytest.fail(f"{name} ({label}) ran longer than {NOTEBOOK_TIMEOUT_S} s; slowest "
                             f"cells (s, index): {sorted(timings, reverse=True)[:3]}")
             client.timeout = int(remaining) + 1
             cell_started = time.monotonic()
@@ -299,17 +317,11 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
             except Exception as error:  # noqa: BLE001 -- reported with the cell's source
                 what = ("a claim of its text does not hold" if index == len(run.cells) - 1
                         else f"cell {index} failed")
-                pytest.fail(f"{path.name}: {what}:\n{cell.source}\n\n"
+                pytest.fail(f"{name} ({label}): {what}:\n{cell.source}\n\n"
                             f"{type(error).__name__}: {_strip_ansi(str(error))[-3000:]}",
                             pytrace=False)
             timings.append((round(time.monotonic() - cell_started, 1), index))
-    if os.environ.get("PROGAN_TF_EXECUTED_NOTEBOOKS"):  # keep the run to look at, e.g. in CI
-        keep = Path(os.environ["PROGAN_TF_EXECUTED_NOTEBOOKS"])
-        keep.mkdir(parents=True, exist_ok=True)
-        nbformat.write(run, keep / path.name)
-    print(f"{path.name}: {time.monotonic() - started:.0f} s; slowest cells (s, index): "
-          f"{sorted(timings, reverse=True)[:3]}")
-    assert not list(NOTEBOOK_DIR.glob("*_outputs")), "a notebook wrote into notebooks/"
+    return time.monotonic() - started, timings
 
 
 def _strip_ansi(text: str) -> str:
@@ -404,6 +416,13 @@ def test_pyproject_names_one_canonical_repository():
     assert urls["Issues"] == f"{repository}/issues"
     assert BADGE_URL.startswith(repository.replace("https://github.com/",
                                                    "https://colab.research.google.com/github/"))
+
+
+def test_license_file_matches_pyproject():
+    assert PYPROJECT["project"]["license"] == "Apache-2.0"
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
 
 
 def test_colab_extra_is_light():
