@@ -139,6 +139,19 @@ def test_demo_escapes_the_page_and_reads_metadata(bundled, tmp_path):
     assert result.files()[-1] == result.index and len(result.files()) == len(FILES)
 
 
+def test_demo_page_shows_pictures_at_whole_multiples_of_their_size(demo):
+    """Every <img> is its file's size times a whole factor: sharp pixels, no distortion."""
+    out, _ = demo
+    text = (out / "index.html").read_text(encoding="utf-8")
+    tags = re.findall(r'<img src="([^"]+)"[^>]* width="(\d+)" height="(\d+)">', text)
+    assert len(tags) == 7
+    for name, width, height in tags:
+        with Image.open(out / name) as picture:
+            factor = int(width) // picture.width
+            assert factor >= 1 and (int(width), int(height)) == (picture.width * factor,
+                                                                   picture.height * factor), name
+
+
 def test_demo_model_metrics_are_a_readable_table(demo):
     """SWD per scale beside its noise floor and MS-SSIM beside the real value, explained --
     not the raw keys of metadata.json."""
