@@ -5,7 +5,7 @@ told otherwise -- and writes into one folder:
 
 * ``grid.png``: 16 faces from 16 random latents;
 * ``walk.gif``: a looping walk through the first three of them by hypersphere interpolation
-  (the TF Hub tutorial's method: every frame keeps the latent's norm, so no frame is washed out);
+  (the TF Hub tutorial's method, which keeps every frame's latent at the first one's length);
 * latent recovery of a real photo, scikit-image's astronaut (Eileen Collins), framed by
   :func:`~progan_tf.face.face_crop` as the training faces were: ``photo.png`` (the photo and the
   crop), then what :meth:`RecoveryResult.save <progan_tf.recovery.RecoveryResult.save>` writes --
@@ -183,7 +183,7 @@ def run_demo(
 
     seconds = time.perf_counter() - began
     page = _page(generator, _model_metadata(model), recovery, seed=seed, walk_frames=len(path),
-                 seconds=seconds)
+                 seconds=seconds, comparison_shape=_png_shape(paths["comparison.png"]))
     _write_text(paths["index.html"], page)
     return DemoResult(out_dir=folder, grid=paths["grid.png"], walk=paths["walk.gif"],
                       photo=paths["photo.png"], target=paths["target.png"],
@@ -325,8 +325,16 @@ code { font-size: 0.85rem; }
 """
 
 
+def _png_shape(path: Path) -> tuple[int, int]:
+    """(height, width) of a written picture -- comparison.png's depends on RecoveryResult.save."""
+    from PIL import Image  # noqa: PLC0415
+
+    with Image.open(path) as picture:
+        return picture.height, picture.width
+
+
 def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_frames: int,
-          seconds: float) -> str:
+          seconds: float, comparison_shape: tuple[int, int]) -> str:
     """index.html: every picture, the recovery's metrics and the model's metadata."""
     height, width = generator.image_shape[:2]
     size = f"{height}x{width}"
@@ -335,7 +343,6 @@ def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_fram
                   ("image size", size)]
     model_rows += [(label, metadata[key]) for key, label in _METADATA_ROWS
                    if metadata.get(key) not in (None, "", {})]
-    model_rows += [(f"metric: {key}", value) for key, value in _flat(metadata.get("metrics"))]
     metric_rows = [("PSNR", _number(metrics["psnr"], " dB", 2)),
                    ("SSIM", _number(metrics["ssim"], "", 3)),
                    ("loss", LOSS), ("steps", metrics["steps"]),
@@ -373,6 +380,7 @@ def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_fram
 <section id="model">
 <h2>Model</h2>
 {_table(model_rows)}
+{_metrics_table(metadata.get("metrics"))}
 </section>
 
 <section id="samples">
@@ -386,9 +394,11 @@ def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_fram
 <h2>Hypersphere interpolation</h2>
 {figure(img("walk.gif", (height, width), "an animated walk between faces"),
         f"A seamless loop through the first {WALK_KEYFRAMES} faces of the grid, "
-        f"{walk_frames} frames at {WALK_FPS} fps. Every point of the path keeps the latent's "
-        f"norm (the TF Hub tutorial's <code>interpolate_hypersphere</code>), so no frame "
-        f"fades to a washed-out average face.")}
+        f"{walk_frames} frames at {WALK_FPS} fps, by the TF Hub tutorial's "
+        f"<code>interpolate_hypersphere</code>: every point of the path keeps the first "
+        f"latent's length. A ProGAN generator normalises its latents, so the length does not "
+        f"change the faces; a straight-line walk passes through the same faces, only paced "
+        f"differently (notebook 01 measures both).")}
 </section>
 
 <section id="recovery">
@@ -406,7 +416,7 @@ kept). The model can only draw what it learned, so the result is the nearest fac
         f"Recovered: {_esc(_number(metrics['psnr'], ' dB', 1))} PSNR.")}
 {figure(img("search.gif", (height, width), "an animation of the search"),
         "The search: the winning restart every 5 steps.")}
-{figure(img("comparison.png", _grid_shape(2, 2, height, width), "target beside recovered",
+{figure(img("comparison.png", comparison_shape, "target beside recovered",
             wide=True), "Target and recovered side by side.")}
 {_table(metric_rows)}
 <p>Files: <a href="{_href('metrics.json')}">metrics.json</a>,
@@ -436,18 +446,51 @@ def _cell(value: Any) -> str:
     return f"<code>{text}</code>" if isinstance(value, str) and len(value) > 60 else text
 
 
-def _flat(values: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Scalar leaves of a nested dict as ("a.b", value), e.g. SWD from ``export --metrics``."""
-    if not isinstance(values, dict):
-        return []
-    rows = []
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows += _flat(value, f"{name}.")
-        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            rows.append((name, round(value, 4) if isinstance(value, float) else value))
-    return rows[:20]
+_METRICS_NOTE = (
+    "How close the model's pictures are to real ones, measured without any pretrained network "
+    "(<code>progan-tf evaluate</code>). <b>SWD</b>, the sliced Wasserstein distance of the "
+    "ProGAN paper, compares small patches of generated and held-out real faces at each scale: "
+    "lower is better, and the <i>noise floor</i> -- real faces against other real faces -- is "
+    "as low as it can usefully go. <b>MS-SSIM</b> between random pairs measures how alike the "
+    "pictures are to each other: a model much above the real faces' value draws too little "
+    "variety.")
+
+
+def _metrics_table(metrics: Any) -> str:
+    """The stored quality metrics as a small readable table with a note, or "" if there are none.
+
+    ``metadata.json`` keeps what ``progan-tf evaluate`` wrote (``swd``, ``swd_noise_floor``,
+    ``ms_ssim_fake``, ``ms_ssim_real``, counts); a table of raw keys would mean nothing to a
+    reader, so SWD is shown per level beside its noise floor, and MS-SSIM beside the real value.
+    """
+    if not isinstance(metrics, dict):
+        return ""
+    swd, floor = metrics.get("swd"), metrics.get("swd_noise_floor")
+    swd = swd if isinstance(swd, dict) else {}
+    floor = floor if isinstance(floor, dict) else {}
+    levels, floor_levels = swd.get("levels") or {}, floor.get("levels") or {}
+    rows = [(f"SWD at {level}x{level} (x1e3)", _rounded(value), _rounded(floor_levels.get(level)))
+            for level, value in sorted(levels.items(), key=lambda item: -int(item[0]))
+            if str(level).isdigit()]
+    if "average" in swd:
+        rows.append(("SWD, average of the scales", _rounded(swd["average"]),
+                     _rounded(floor.get("average"))))
+    if "ms_ssim_fake" in metrics:
+        rows.append(("MS-SSIM of random pairs", _rounded(metrics["ms_ssim_fake"]),
+                     _rounded(metrics.get("ms_ssim_real"))))
+    if not rows:
+        return ""
+    body = "\n".join(f"<tr><th>{_esc(label)}</th><td>{_esc(model)}</td><td>{_esc(real)}</td></tr>"
+                     for label, model, real in rows)
+    return (f'<table class="metrics">\n<tr><th>quality</th><th>model</th>'
+            f'<th>real faces (noise floor)</th></tr>\n{body}\n</table>\n'
+            f"<p>{_METRICS_NOTE}</p>")
+
+
+def _rounded(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
 
 
 def _number(value: float | None, unit: str, digits: int) -> str:

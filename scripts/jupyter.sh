@@ -18,9 +18,11 @@
 #   -h, --help         show this help
 #   --                 everything after it goes to Jupyter
 #
-# Any other argument goes to Jupyter (e.g. --port 8889 --no-browser). Nothing is registered
-# outside the repository: the kernel is .venv's own Python (JUPYTER_PREFER_ENV_PATH=1 puts .venv's
-# kernel before any "python3" kernel in your home folder), and no kernelspec is installed.
+# Any other argument goes to Jupyter (e.g. --port 8889 --no-browser). Run as root (in a
+# container, say), it passes Jupyter the --allow-root it needs then, and says so. Nothing is
+# registered outside the repository: the kernel is .venv's own Python (JUPYTER_PREFER_ENV_PATH=1
+# puts .venv's kernel before any "python3" kernel in your home folder), and no kernelspec is
+# installed.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,7 +142,23 @@ elif [ ! -x "$REPO/.venv/bin/jupyter-notebook" ] && ! $print_only; then
   die "--notebook: the Notebook interface is not installed in $REPO/.venv; run bash scripts/setup.sh"
 fi
 
-command=("$REPO/.venv/bin/jupyter" "$frontend" "--notebook-dir=$NOTEBOOKS" ${jupyter_args[@]+"${jupyter_args[@]}"})
+# Jupyter refuses to start as root ("Running as root is not recommended. Use --allow-root to
+# bypass."): containers and some cloud machines run everything as root, so say so and pass it.
+root_args=()
+if [ "$(id -u)" = 0 ]; then
+  given=false
+  for arg in ${jupyter_args[@]+"${jupyter_args[@]}"}; do
+    [ "$arg" = "--allow-root" ] && given=true
+  done
+  if ! $given; then
+    echo "jupyter.sh: running as root, which Jupyter refuses without --allow-root: passing it" \
+      "(better, start as a normal user)" >&2
+    root_args=(--allow-root)
+  fi
+fi
+
+command=("$REPO/.venv/bin/jupyter" "$frontend" "--notebook-dir=$NOTEBOOKS"
+  ${root_args[@]+"${root_args[@]}"} ${jupyter_args[@]+"${jupyter_args[@]}"})
 if $print_only; then
   printf 'cd %q && env' "$NOTEBOOKS"
   printf ' %q' "${settings[@]}" "${command[@]}"

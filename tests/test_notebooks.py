@@ -7,7 +7,12 @@ bundled model, or ``$PROGAN_TF_TEST_MODEL``). The repository's files are never w
 To let a new notebook run fast, give its slow counts a name in its parameters cell and add that
 name to ``SHARED_OVERRIDES`` (used by every notebook that defines it) or to
 ``NOTEBOOK_OVERRIDES`` (one notebook, by file-name pattern; these must exist in the notebook).
-Set ``PROGAN_TF_EXECUTED_NOTEBOOKS`` to a folder to keep the executed notebooks for inspection.
+Set ``PROGAN_TF_EXECUTED_NOTEBOOKS`` to a folder to keep the executed notebooks for inspection,
+and ``PROGAN_TF_NOTEBOOK_DEFAULTS=1`` to run them with their own default parameters (offline, so
+only the model, the network switch and the face folder are set; slow: about 15 minutes).
+
+After each run, the claims the notebook's text makes about its own output are checked in its
+kernel (``CLAIMS``): a notebook must never say what its cells do not show.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -38,30 +49,82 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_URL = "https://colab.research.google.com/github/progan-tf/progan-tf/blob/main/notebooks/{}"
 TEST_MODEL = os.environ.get("PROGAN_TF_TEST_MODEL", "bundled")
 DATA_DIR = REPO.parent / "shared" / "data" / "celeba-8k"
-NOTEBOOK_TIMEOUT_S = 300  # budget ~2 minutes each; the margin is for a busy machine
+DEFAULTS = os.environ.get("PROGAN_TF_NOTEBOOK_DEFAULTS") == "1"
+NOTEBOOK_TIMEOUT_S = 1800 if DEFAULTS else 300  # small runs: ~1 minute each, with a margin
 
-# Overrides for every notebook whose parameters cell defines the name.
+# Overrides for every notebook whose parameters cell defines the name. Without the test suite's
+# face folder, notebook 03 makes its own (SAMPLE_FACES) in the run's temporary folder.
 SHARED_OVERRIDES = {
     "MODEL_HANDLE": TEST_MODEL,
     "USE_NETWORK": False,
-    "DATA_DIR": str(DATA_DIR),
-    "NUM_STEPS": 12,
-    "STEPS": 40,
-    "RESTARTS": 4,
+    "DATA_DIR": str(DATA_DIR) if DATA_DIR.is_dir() else "sample-faces",
+    **({} if DEFAULTS else {"NUM_STEPS": 12, "STEPS": 40, "RESTARTS": 4}),
 }
 
 # Overrides for one notebook (fnmatch pattern on the file name); each name must be a parameter of
 # the notebook, so a renamed parameter fails loudly instead of making the run slow.
-NOTEBOOK_OVERRIDES = {
+NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
     "01_*.ipynb": {"NUM_FACES": 4, "NUM_KEYFRAMES": 3},
     "02_*.ipynb": {"TUTORIAL_STEPS": 20, "STEPS_PER_IMAGE": 5},
-    "03_*.ipynb": {"RESOLUTION": 8, "FMAP_MAX": 32, "KIMG_PER_PHASE": 0.512, "LOG_EVERY": 1},
+    "03_*.ipynb": {"RESOLUTION": 8, "FMAP_MAX": 32, "KIMG_PER_PHASE": 0.512, "LOG_EVERY": 1,
+                   "SAMPLE_FACES": 300},
     "04_*.ipynb": {"N_REAL": 1000, "N_GENERATED": 3, "N_STATS": 50, "N_CHECK": 100,
                    "STRIP_STEPS": 5},
 }
 
-# Parameters naming folders a notebook cannot run without: skipped when they are missing.
-REQUIRED_FOLDERS = ("DATA_DIR",)
+# Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
+RUN_TWICE = ("03_*.ipynb",)
+
+# What each notebook's text says about its own output, checked in its kernel after a run (with
+# the small test parameters and with the defaults). Keep these in step with the prose.
+CLAIMS = {
+    "01_*.ipynb": """
+# "hypersphere stays at |v1|"; "lerp's length sags in the middle, to the fraction printed"
+assert np.allclose(pt.latent_norms(paths["hypersphere"]), np.linalg.norm(v1), rtol=1e-4)
+assert lerp_sag == pt.latent_norms(paths["lerp"]).min() / ends_length < 0.8
+# "at 1/4 lerp and hypersphere are still closer to A than slerp is"
+quarter = int(np.argmin(np.abs(t - 0.25)))
+assert angles["lerp"][quarter] < angles["slerp"][quarter]
+# "Differences around 1e-6 ... lerp and hypersphere show the same sequence of faces"
+if float(np.abs(gen(0.5 * z) - gen(z)).max()) < 1e-3:
+    assert float(np.abs(frames["lerp"] - frames["hypersphere"]).mean()) < 0.01
+# "zoom turns every pixel into a sharp square"
+factor = zoomed.shape[1] // faces.shape[1]
+assert factor >= 1 and np.array_equal(zoomed[:, ::factor, ::factor], faces)
+""",
+    "02_*.ipynb": """
+# "two random latents score close to 0": the start is not the answer
+assert abs(float(pt.cosine_similarity(start_z, true_z))) < 0.2
+# "recover_latent matches the image more closely" than the classic recipe
+assert scores[f"recover_latent ({RESTARTS} restarts)"][0] > scores["classic recipe, MAE"][0]
+assert scores[f"recover_latent ({RESTARTS} restarts)"][0] > scores["classic recipe, MSE"][0]
+# "the generated target is matched more closely than any real picture -- with the default
+# STEPS, by more than 10 dB"
+best_real = max(photo.psnr, *(found.psnr for found in non_faces.values()))
+assert result.psnr > best_real + (10 if STEPS >= 300 else 0), (result.psnr, best_real)
+""",
+    "03_*.ipynb": """
+# "We export the finished run": never a checkpoint in the middle of a fade-in
+assert metadata["phase"].endswith("stable"), metadata["phase"]
+assert metadata["images_shown"] >= config.schedule().total_images
+# "a face the model never saw ... framed exactly as the training photos were"
+assert config.holdout >= 1 and target_file in held_out
+assert target_file not in folder.files[:len(folder) - config.holdout]
+assert target.shape == (RESOLUTION, RESOLUTION, 3)
+""",
+    "04_*.ipynb": """
+# "EDIT_STRENGTH = 12 ... a clearly visible change": several tens of 255ths between the ends
+assert ends_differ * 255 >= 30, ends_differ * 255
+""",
+}
+
+
+def claims_for(name: str) -> str:
+    """The claim checks of notebook file ``name`` (every notebook has some)."""
+    found = [code for pattern, code in CLAIMS.items() if fnmatch.fnmatch(name, pattern)]
+    assert found, f"{name}: no CLAIMS; list what its text says about its output"
+    return "# Claims of the notebook's text, injected by tests/test_notebooks.py\n" + \
+        "\n".join(found)
 
 
 def _notebook_id(path: Path) -> str:
@@ -199,22 +262,19 @@ def test_overrides_for_uses_shared_names_only_where_defined():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(NOTEBOOK_TIMEOUT_S + 120)
+@pytest.mark.timeout(2 * NOTEBOOK_TIMEOUT_S + 120)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_notebook_id)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
     nb = _read(path)
     assert not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), \
         f"{path.name} has outputs committed"
     (parameters_index,) = _tagged(nb, "parameters")
     parameters = _parameter_names(nb.cells[parameters_index].source)
     values = overrides_for(path.name, parameters)
-    for key in REQUIRED_FOLDERS:
-        if key in values and not Path(values[key]).is_dir():
-            pytest.skip(f"{path.name} needs {key}={values[key]}, which does not exist")
     run = copy.deepcopy(nb)
     run.cells.insert(parameters_index + 1, _override_cell(values))
+    run.cells.append(nbformat.v4.new_code_cell(claims_for(path.name),
+                                               metadata={"tags": ["injected-claims"]}))
 
     monkeypatch.setenv("PROGAN_TF_MODEL", TEST_MODEL)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -222,8 +282,25 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     if DATA_DIR.is_dir():
         monkeypatch.setenv("PROGAN_TF_DATA", str(DATA_DIR))
 
+    passes = 2 if any(fnmatch.fnmatch(path.name, pattern) for pattern in RUN_TWICE) else 1
+    for number in range(1, passes + 1):  # "Run all" again, in a new kernel, in the same folder
+        executed = copy.deepcopy(run)
+        seconds, timings = _execute(executed, path.name, tmp_path, f"run {number}")
+        print(f"{path.name} (run {number}): {seconds:.0f} s; slowest cells (s, index): "
+              f"{sorted(timings, reverse=True)[:3]}")
+    if os.environ.get("PROGAN_TF_EXECUTED_NOTEBOOKS"):  # keep the run to look at, e.g. in CI
+        keep = Path(os.environ["PROGAN_TF_EXECUTED_NOTEBOOKS"])
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, keep / path.name)
+    assert not list(NOTEBOOK_DIR.glob("*_outputs")), "a notebook wrote into notebooks/"
+
+
+def _execute(run, name: str, folder: Path, label: str) -> tuple[float, list]:
+    """Runs every cell of ``run`` in a new kernel in ``folder``: (seconds, [(s, index)])."""
+    from nbclient import NotebookClient
+
     client = NotebookClient(run, timeout=NOTEBOOK_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+                            resources={"metadata": {"path": str(folder)}})
     started = time.monotonic()
     timings = []
     client.reset_execution_trackers()
@@ -231,25 +308,225 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
         for index, cell in enumerate(run.cells):
             remaining = NOTEBOOK_TIMEOUT_S - (time.monotonic() - started)
             if remaining <= 0:
-                pytest.fail(f"{path.name} ran longer than {NOTEBOOK_TIMEOUT_S} s; slowest "
+                pytest.fail(f"{name} ({label}) ran longer than {NOTEBOOK_TIMEOUT_S} s; slowest "
                             f"cells (s, index): {sorted(timings, reverse=True)[:3]}")
             client.timeout = int(remaining) + 1
             cell_started = time.monotonic()
             try:
                 client.execute_cell(cell, index)
             except Exception as error:  # noqa: BLE001 -- reported with the cell's source
-                pytest.fail(f"{path.name}: cell {index} failed:\n{cell.source}\n\n"
+                what = ("a claim of its text does not hold" if index == len(run.cells) - 1
+                        else f"cell {index} failed")
+                pytest.fail(f"{name} ({label}): {what}:\n{cell.source}\n\n"
                             f"{type(error).__name__}: {_strip_ansi(str(error))[-3000:]}",
                             pytrace=False)
             timings.append((round(time.monotonic() - cell_started, 1), index))
-    if os.environ.get("PROGAN_TF_EXECUTED_NOTEBOOKS"):  # keep the run to look at, e.g. in CI
-        keep = Path(os.environ["PROGAN_TF_EXECUTED_NOTEBOOKS"])
-        keep.mkdir(parents=True, exist_ok=True)
-        nbformat.write(run, keep / path.name)
-    print(f"{path.name}: {time.monotonic() - started:.0f} s; slowest cells (s, index): "
-          f"{sorted(timings, reverse=True)[:3]}")
-    assert not list(NOTEBOOK_DIR.glob("*_outputs")), "a notebook wrote into notebooks/"
+    return time.monotonic() - started, timings
 
 
 def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds: a search must never start at the answer
+# --------------------------------------------------------------------------------------------
+
+SEARCHES = {"recover_latent": 0}  # function -> its default seed
+
+
+def _seed_uses(source: str, namespace: dict) -> tuple[set, set]:
+    """(seeds given to sample_latents, seeds given to the searches) in ``source``, evaluated with
+    the notebook's parameters where possible (else kept as source text)."""
+    def value(node):
+        try:
+            expression = compile(ast.Expression(node), "<seed>", "eval")
+            return eval(expression, dict(namespace))  # noqa: S307 -- the notebook's own code
+        except Exception:  # noqa: BLE001 -- a loop variable, say: compare the text
+            return ast.unparse(node)
+
+    sampled, searched = set(), set()
+    for node in ast.walk(ast.parse(_python_only(source))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", None))
+        seed = next((keyword.value for keyword in node.keywords if keyword.arg == "seed"), None)
+        if name == "sample_latents":
+            if seed is None and len(node.args) >= 3:
+                seed = node.args[2]
+            if seed is not None:
+                sampled.add(value(seed))
+        elif name in SEARCHES:
+            searched.add(SEARCHES[name] if seed is None else value(seed))
+    return sampled, searched
+
+
+def _python_only(source: str) -> str:
+    """A cell's source without IPython's %magics and !commands."""
+    return "\n".join(line[:len(line) - len(line.lstrip())] + "pass"
+                     if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
+def test_seed_uses_finds_both_kinds():
+    sampled, searched = _seed_uses(
+        "z = pt.sample_latents(2, 512, seed=A)\nr = pt.recover_latent(g, t, seed=A + 1)\n"
+        "pt.recover_latent(g, t)\nfor s in range(3):\n    pt.sample_latents(1, 512, s)\n",
+        {"A": 7})
+    assert sampled == {7, "s"} and searched == {8, 0}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_notebook_id)
+def test_searches_and_their_targets_never_share_a_seed(path):
+    """recover_latent(seed=S) may draw its starts like sample_latents(seed=S): a notebook (or a
+    workshop answer pasted into it) that seeds a target and a search alike starts at the answer."""
+    from test_workshop import _guide, runnable_blocks
+
+    nb = _read(path)
+    namespace: dict = {}
+    exec(nb.cells[_tagged(nb, "parameters")[0]].source, namespace)  # noqa: S102
+    sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    sources += [code for name, code in runnable_blocks(_guide()) if name == path.name]
+    for source in sources:  # each answer block on its own, and the notebook as a whole
+        sampled, searched = _seed_uses(source, namespace)
+        assert not sampled & searched, f"{path.name}: seed {sampled & searched} is used for " \
+                                       f"targets and searches alike in:\n{source}"
+    sampled, searched = set(), set()
+    for source in sources:
+        found = _seed_uses(source, namespace)
+        sampled |= found[0]
+        searched |= found[1]
+    assert not sampled & searched, f"{path.name}: seed {sampled & searched} seeds latents and " \
+                                   f"a search alike; give the searches a seed of their own"
+
+
+# --------------------------------------------------------------------------------------------
+# Packaging: one canonical source, a light Colab extra, GPU runtimes where wanted
+# --------------------------------------------------------------------------------------------
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb")
+
+
+def test_pyproject_names_one_canonical_repository():
+    urls = PYPROJECT["project"]["urls"]
+    repository = urls["Repository"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repository), repository
+    assert urls["Homepage"] == repository
+    assert urls["Issues"] == f"{repository}/issues"
+    assert BADGE_URL.startswith(repository.replace("https://github.com/",
+                                                   "https://colab.research.google.com/github/"))
+
+
+def test_license_file_matches_pyproject():
+    assert PYPROJECT["project"]["license"] == "Apache-2.0"
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_colab_extra_is_light():
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower()
+             for requirement in extras["colab"]}
+    assert {"ipywidgets", "imageio-ffmpeg", "opencv-python-headless"} <= names
+    assert not names & {"jupyter", "jupyterlab", "notebook", "ipykernel", "tensorflow"}, names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_notebook_id)
+def test_setup_cell_installs_the_colab_extra_from_the_repository(path):
+    source = _read(path).cells[1].source
+    installs = re.findall(r'%pip install -q "progan-tf\[([\w,]+)\] @ git\+(\S+?)"', source)
+    assert len(installs) == 1, f"{path.name}: the set-up cell must install progan-tf once"
+    extras, url = installs[0]
+    assert extras == "colab"
+    assert url == PYPROJECT["project"]["urls"]["Repository"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_notebook_id)
+def test_colab_metadata_asks_for_a_gpu_only_where_wanted(path):
+    metadata = _read(path).metadata
+    if path.name in GPU_NOTEBOOKS:
+        assert metadata.get("accelerator") == "GPU"
+        assert metadata.get("colab", {}).get("gpuType")
+        assert "GPU" in _read(path).cells[0].source + _read(path).cells[2].source
+    else:
+        assert "accelerator" not in metadata
+
+
+# --------------------------------------------------------------------------------------------
+# progan_tf.notebook_setup
+# --------------------------------------------------------------------------------------------
+
+
+def test_zoom_repeats_pixels_by_a_whole_factor():
+    from progan_tf.notebook_setup import zoom, zoom_factor
+
+    images = np.arange(2 * 4 * 3 * 3, dtype=np.float32).reshape(2, 4, 3, 3)
+    big = zoom(images, 3)
+    assert big.shape == (2, 12, 9, 3) and big.dtype == images.dtype
+    assert np.array_equal(big[:, ::3, ::3], images) and np.array_equal(big[:, 2::3, 2::3], images)
+    assert zoom(images[0], 2).shape == (8, 6, 3)
+    assert zoom_factor(32) == 6 and zoom_factor(16) == 12 and zoom_factor(128) == 1
+    assert zoom(np.zeros((32, 32, 3))).shape == (192, 192, 3)
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="factor"):
+            zoom(images, bad)
+
+
+def test_labelled_panels_captions_each_panel():
+    from progan_tf.notebook_setup import labelled_panels
+
+    frames = np.zeros((5, 20, 30, 3), np.float32)
+    still = np.ones((20, 40, 3), np.float32)
+    strip = labelled_panels([frames, still], ["frames", "target"])
+    assert strip.shape == (5, 36, 30 + 4 + 40, 3) and strip.dtype == np.uint8
+    assert (strip[:, 16:, :30] == 0).all() and (strip[:, 16:, 34:] == 255).all()
+    header = strip[0, :16]
+    assert (header[:, :30] < 128).any() and (header[:, 34:] < 128).any()  # text in each header
+    assert labelled_panels([still, still], ["a", "b"]).ndim == 3
+    with pytest.raises(ValueError, match="one label per panel"):
+        labelled_panels([still], ["a", "b"])
+    with pytest.raises(ValueError, match="one height"):
+        labelled_panels([still, frames[:, :10]], ["a", "b"])
+
+
+def test_notebook_stop_renders_as_one_line():
+    from progan_tf.notebook_setup import NotebookStop
+
+    assert issubclass(NotebookStop, Exception)
+    stop = NotebookStop("no network -- set MODEL_HANDLE = 'bundled'")
+    assert stop._render_traceback_() == ["NotebookStop: no network -- set MODEL_HANDLE = 'bundled'"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_model_cell_fails_in_one_line_naming_the_bundled_model(tmp_path):
+    """An unloadable MODEL_HANDLE (offline, say) stops each notebook with one line, no traceback."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    loading = 0
+    for path in NOTEBOOKS:
+        nb = _read(path)
+        (parameters_index,) = _tagged(nb, "parameters")
+        load = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+                and "gen = pt.load_generator(MODEL_HANDLE)" in cell.source]
+        if not load:
+            continue
+        loading += 1
+        run = copy.deepcopy(nb)
+        run.cells = [run.cells[parameters_index],
+                     _override_cell({"MODEL_HANDLE": str(tmp_path / "no-such-model")}),
+                     run.cells[load[0]]]
+        client = NotebookClient(run, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path)}})
+        with pytest.raises(CellExecutionError):
+            client.execute()
+        errors = [output for output in run.cells[-1].outputs if output.output_type == "error"]
+        assert len(errors) == 1, f"{path.name}: {run.cells[-1].outputs}"
+        lines = [_strip_ansi(line) for line in errors[0].traceback]
+        assert len(lines) == 1, f"{path.name}: a {len(lines)}-line traceback:\n" + "\n".join(lines)
+        assert lines[0].startswith("NotebookStop: ") and "MODEL_HANDLE = 'bundled'" in lines[0]
+        assert "no-such-model" in lines[0]
+    assert loading >= 3

@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -388,10 +389,19 @@ def test_guide_invocations_of_the_script_are_accepted(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
+# A stand-in for `id` first on the script's PATH: `id -u` answers $FAKE_UID (a normal user's
+# 1000 unless a test says 0), so the tests see the same command whoever runs them.
+FAKE_BIN = Path(tempfile.mkdtemp(prefix="progan-tf-fake-id-"))
+(FAKE_BIN / "id").write_text('#!/bin/sh\nif [ "$1" = "-u" ]; then echo "${FAKE_UID:-1000}"; '
+                             'else exec /usr/bin/env -u FAKE_UID id "$@"; fi\n')
+(FAKE_BIN / "id").chmod(0o755)
+
+
 def _clean_env(**extra) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in {"PROGAN_TF_OFFLINE", "PROGAN_TF_MODEL", "PROGAN_TF_DATA",
                           "TFHUB_CACHE_DIR", "PIP_NO_INDEX", "PIP_FIND_LINKS"}}
+    env["PATH"] = f"{FAKE_BIN}{os.pathsep}{env.get('PATH', os.defpath)}"
     env.update(extra)
     return env
 
@@ -457,6 +467,18 @@ def test_setup_installs_a_jupyter_front_end():
     if not (VENV_BIN / "python").exists():
         pytest.skip("no .venv (run bash scripts/setup.sh)")
     assert (VENV_BIN / "jupyter-lab").exists() or (VENV_BIN / "jupyter-notebook").exists()
+
+
+def test_as_root_passes_allow_root_once_and_says_why():
+    for given in ([], ["--allow-root"]):
+        result = _run_script("--print-command", *given, env=_clean_env(FAKE_UID="0"))
+        assert result.returncode == 0, result.stderr
+        command = shlex.split(result.stdout)
+        assert command.count("--allow-root") == 1, command
+        said = "running as root" in result.stderr
+        assert said == (not given), result.stderr  # a user who passed it needs no note
+    _, _, command = _printed()  # a normal user: nothing added
+    assert "--allow-root" not in command
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
