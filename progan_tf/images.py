@@ -659,7 +659,7 @@ def show_image(image: Any, title: str | None = None, ax: Any = None) -> Figure:
         import matplotlib.pyplot as plt  # noqa: PLC0415
 
         _, ax = plt.subplots(figsize=(5, 5), FigureClass=_NotebookFigure)
-    ax.imshow(picture)
+    ax.imshow(picture, interpolation="nearest")  # sharp pixels: no blur on small models
     ax.set_axis_off()
     if title is not None:
         ax.set_title(str(title))
@@ -715,7 +715,7 @@ def show_grid(
     for index, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if index < len(tiles):
-            ax.imshow(tiles[index])
+            ax.imshow(tiles[index], interpolation="nearest")
             if titles is not None:
                 ax.set_title(str(titles[index]))
     return figure

@@ -680,6 +680,16 @@ def test_show_grid_titles_and_layout():
     np.testing.assert_allclose(figure.axes[4].images[0].get_array(), batch[4], atol=1e-6)
 
 
+def test_pictures_in_figures_keep_sharp_pixels():
+    """A 32x32 face drawn on a 250-pixel axis must not be smoothed (issue 10, C15)."""
+    single = show_image(np.zeros((8, 8, 3)))
+    grid = show_grid(np.zeros((3, 8, 8, 3)))
+    pair = show_side_by_side([np.zeros((8, 8, 3)), np.ones((8, 8, 3))], ["a", "b"])
+    for figure in (single, grid, pair):
+        for ax in figure.axes:
+            assert all(image.get_interpolation() == "nearest" for image in ax.images)
+
+
 def test_show_grid_mixed_sizes_and_bad_titles():
     figure = show_grid([np.zeros((8, 8, 3)), np.zeros((16, 4, 3))])
     assert [ax.images[0].get_array().shape[:2] for ax in figure.axes] == [(8, 8), (16, 4)]
