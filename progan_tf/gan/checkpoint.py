@@ -471,6 +471,9 @@ def restore(model, checkpoint):
     state = read_state(checkpoint)
     assignments = []
     try:
+        reason = problem(checkpoint)
+        if reason is not None:
+            raise _Damage() from ValueError(reason)
         for name in NETWORKS:
             network = getattr(model, name)
             arrays = _read(checkpoint / f"{name}.npz")
