@@ -57,8 +57,8 @@ FORMAT = 2
 # Hidden names of unfinished work: a save in progress, a checkpoint being deleted by rotation,
 # a checkpoint being replaced by a re-save at the same image count.
 TMP_PREFIX = ".tmp-ckpt-"
-DELETING_PREFIX = ".deleting-ckpt-"
-REPLACED_PREFIX = ".replaced-ckpt-"
+DELETING_PREFIX = ".deleting-"  # + the checkpoint's name + a random suffix
+REPLACED_PREFIX = ".replaced-"
 DAMAGED_PREFIX = "damaged-ckpt-"
 _NAME = re.compile(r"ckpt-(\d+)")
 # What reading a damaged .npz raises: truncated/zeroed/bit-flipped zips, bad headers, ...
@@ -392,10 +392,10 @@ def clean_up(directory) -> list[str]:
     for path in sorted(directory.iterdir()):
         name = path.name
         try:
-            if path.is_dir() and name.startswith((TMP_PREFIX, DELETING_PREFIX)):
+            if path.is_dir() and name.startswith((TMP_PREFIX, DELETING_PREFIX + "ckpt-")):
                 shutil.rmtree(path)
                 done.append(f"removed {name}")
-            elif path.is_dir() and name.startswith(REPLACED_PREFIX):
+            elif path.is_dir() and name.startswith(REPLACED_PREFIX + "ckpt-"):
                 original = directory / name[len(REPLACED_PREFIX):].rsplit("-", 1)[0]
                 if _NAME.fullmatch(original.name) and not original.exists():
                     os.replace(path, original)
