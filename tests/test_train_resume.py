@@ -171,6 +171,14 @@ def test_resume_refuses_when_no_checkpoint_can_be_loaded(run, faces):
     assert not (run / "train.lock").exists()
 
 
+def test_resume_never_restarts_when_only_set_aside_checkpoints_remain(run, faces):
+    ckpt_dir = run / "checkpoints"
+    for name in (NEWEST, OLDER):
+        checkpoint.set_aside(ckpt_dir / name)
+    with pytest.raises(RunDirectoryError, match="damaged-ckpt-000000000024: set aside"):
+        train(base_config(faces, run), resume=True, progress=False)
+
+
 def test_resume_without_checkpoints_says_it_starts_from_zero(run, faces, caplog):
     shutil.rmtree(run / "checkpoints")
     train(base_config(faces, run), resume=True, stop_after_images=8, progress=False)

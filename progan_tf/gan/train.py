@@ -4,7 +4,9 @@
 with the callbacks of :mod:`progan_tf.gan.callbacks`.  A run lives in one folder::
 
     run.json            the configuration (written once; ``resume`` reads it back)
-    checkpoints/        atomic checkpoints + ``latest`` pointer
+    dataset.json        what the data folder held at the last start
+    train.lock          who is training the run right now (removed when training ends)
+    checkpoints/        atomic, self-checking checkpoints + ``latest`` pointer
     samples/            a fixed-latent grid at the end of every phase
     logs/               TensorBoard scalars and images
     losses.csv/.png     the loss curves
@@ -360,19 +362,21 @@ def _write_dataset_info(out: Path, config: TrainConfig, folder, written):
 def _resume_point(model, config: TrainConfig, ckpt_dir: Path, schedule) -> int:
     """Restore the newest loadable checkpoint into ``model``; returns the images shown."""
     found, skipped = checkpoint.find_loadable(ckpt_dir)
-    if found is None and skipped:
-        reasons = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:3])
+    set_aside = sorted(ckpt_dir.glob(checkpoint.DAMAGED_PREFIX + "*"))
+    if found is None and (skipped or set_aside):
+        reasons = "; ".join([f"{path.name}: {reason}" for path, reason in skipped[:3]]
+                            + [f"{path.name}: set aside as damaged" for path in set_aside[:3]])
         raise RunDirectoryError(
-            f"none of the {len(skipped)} checkpoints in {str(ckpt_dir)!r} can be loaded "
-            f"({reasons}); start a new run in another folder, or move the checkpoints folder "
-            f"away to train this run again from 0 kimg")
+            f"none of the {len(skipped) + len(set_aside)} checkpoints in {str(ckpt_dir)!r} can "
+            f"be loaded ({reasons}); start a new run in another folder, or move the checkpoints "
+            f"folder away to train this run again from 0 kimg")
     for path, reason in skipped:
         moved = checkpoint.set_aside(path)
         log.warning("skipped checkpoint %s: %s; moved it to %s and fell back to %s",
                     path.name, reason, moved.name, found.name)
     if found is None:
-        log.warning("%s has no checkpoint yet (the first phase never ended); starting it from "
-                    "0 kimg", ckpt_dir.parent)
+        log.warning("%s has no checkpoint yet (the run was stopped before its first one was "
+                    "written); starting it from 0 kimg", ckpt_dir.parent)
         model.start_phase(schedule.phase_at(0), config.jit_compile)
         return 0
     shown = checkpoint.read_state(found)["images_shown"]
