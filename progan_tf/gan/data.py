@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 CROPS = ("center", "celeba", "none")
+# Crops up to this many pixels are resized together in batches; larger ones one by one.
+_BATCHED_PIXELS = 512 * 512
 
 
 @dataclasses.dataclass
@@ -137,14 +139,23 @@ def decode_training_image(path, resolution: int, crop: str = "center",
     Raises:
         ImageLoadError: if the file cannot be decoded or is too large.
     """
-    image = _read_upright(str(path), max_pixels)
+    image, small = _cropped(str(path), resolution, crop, max_pixels)
+    return _resize(image, resolution), small
+
+
+def _cropped(path, resolution, crop, max_pixels):
+    """The crop of one file (float32) and whether it is smaller than ``resolution``."""
+    image = _read_upright(path, max_pixels)
     top, left, size_h, size_w = _crop_box(image.shape[0], image.shape[1], crop)
-    image = image[top:top + size_h, left:left + size_w]
-    if image.shape[:2] != (resolution, resolution):  # an area resize to the same size is exact
-        image = tf.image.resize(image, [resolution, resolution], method="area", antialias=True)
-        image = image.numpy()
-    image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return image, min(size_h, size_w) < resolution
+    return image[top:top + size_h, left:left + size_w], min(size_h, size_w) < resolution
+
+
+def _resize(images, resolution):
+    """Float crops (one ``[H, W, 3]`` or a batch of one size) as uint8 at ``resolution``."""
+    if images.shape[-3:-1] != (resolution, resolution):  # an area resize to the same size is exact
+        images = tf.image.resize(images, [resolution, resolution], method="area",
+                                 antialias=True).numpy()
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _decode(path, resolution, crop):
@@ -187,15 +198,30 @@ def load_image_folder(directory, resolution, crop="center", batch_size=256,
 
     def decode(path):
         try:
-            return decode_training_image(path, resolution, crop, max_pixels)
+            image, small = _cropped(path, resolution, crop, max_pixels)
         except _TooLarge:
             return "large"
         except ImageLoadError:
             return "broken"
+        if image.shape[0] * image.shape[1] > _BATCHED_PIXELS:
+            image = _resize(image, resolution)  # now, so that big crops are not kept around
+        return image, small
 
-    # Bounded, so that a folder of huge photos cannot hold many decoded ones at once.
+    # Small crops are resized in batches of one size (one TensorFlow call for many images,
+    # which matters at thousands of images); the pool is bounded, and so are the chunks.
+    results = []
     with concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(decode, files))
+        for start in range(0, len(files), 512):
+            chunk = list(pool.map(decode, files[start:start + 512]))
+            groups = {}
+            for index, result in enumerate(chunk):
+                if not isinstance(result, str) and result[0].dtype != np.uint8:
+                    groups.setdefault(result[0].shape, []).append(index)
+            for indices in groups.values():
+                batch = _resize(np.stack([chunk[i][0] for i in indices]), resolution)
+                for index, image in zip(indices, batch):
+                    chunk[index] = image, chunk[index][1]
+            results += chunk
     decoded = [(path, result) for path, result in zip(files, results)
                if not isinstance(result, str)]
     skipped = [path for path, result in zip(files, results) if isinstance(result, str)]
