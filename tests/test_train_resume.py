@@ -129,6 +129,7 @@ def test_resume_continues_from_the_newest_loadable_checkpoint(run, faces, how, c
                                                 "since": "earlier"}))
     (ckpt_dir / ".tmp-ckpt-killed").mkdir()
     (ckpt_dir / ".tmp-ckpt-killed" / "generator.npz").write_bytes(b"partial")
+    (run / ".losses.csv.x1y2z3").write_text("kimg")
     rows_before = read_csv(run / "losses.csv")
     assert float(rows_before[-1]["kimg"]) == 0.032
     caplog.set_level(logging.INFO)
@@ -142,6 +143,7 @@ def test_resume_continues_from_the_newest_loadable_checkpoint(run, faces, how, c
         assert (ckpt_dir / "damaged-ckpt-000000000032" / "generator.npz").exists()  # kept aside
     assert checkpoint.read_state(checkpoint.latest(ckpt_dir))["images_shown"] == 40
     assert not (ckpt_dir / ".tmp-ckpt-killed").exists() and not (run / "train.lock").exists()
+    assert not (run / ".losses.csv.x1y2z3").exists()
     kimg = [float(r["kimg"]) for r in read_csv(run / "losses.csv")]
     assert kimg == sorted(set(kimg)) and kimg[-1] == 0.040  # monotonic: no repeated rows
 

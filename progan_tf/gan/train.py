@@ -394,6 +394,10 @@ def _train_run(config: TrainConfig, folder, resume, strategy, stop_after_images,
     ckpt_dir = run_dir / "checkpoints"
     for done in checkpoint.clean_up(ckpt_dir):
         log.info("checkpoints: %s (left by an interrupted save)", done)
+    # Temporary files of atomic writes cut short by a kill (write_text_atomic, plot_losses).
+    for pattern in (f".{RUN_FILE}.*", ".dataset.json.*", ".losses.csv.*", ".losses.tmp.png"):
+        for path in run_dir.glob(pattern):
+            path.unlink(missing_ok=True)
     schedule = config.schedule()
     model = build_model(config, strategy)
     if resume:
