@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 import shutil
 
@@ -279,3 +280,18 @@ def test_truncate_losses_drops_rows_after_the_checkpoint_and_partial_lines(tmp_p
     assert [r["kimg"] for r in rows] == ["0.008", "0.016", "0.024"]
     assert rows[0] == dict(zip(fields, lines[1].split(",")))  # rows kept as written
     assert cb.truncate_losses(tmp_path, 24) == 0
+
+
+def test_unusable_output_folders_are_one_line(faces, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("my notes")
+    cases = [(a_file, "is a file"), (a_file / "run", "cannot create the run folder")]
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        cases.append((locked / "run", "cannot create the run folder"))
+    for out, message in cases:
+        with pytest.raises(RunDirectoryError, match=message) as error:
+            train(tiny_config(faces, out), progress=False)
+        assert "\n" not in str(error.value)
+    assert a_file.read_text() == "my notes"
