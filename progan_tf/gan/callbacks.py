@@ -8,6 +8,7 @@ them.  All of them read the schedule position from the model (``model.phase``,
 from __future__ import annotations
 
 import csv
+import io
 import signal
 import time
 from pathlib import Path
@@ -21,29 +22,42 @@ from progan_tf.gan import checkpoint
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """A tqdm bar in kimg with resolution, phase, alpha and the losses (terminal or notebook)."""
+    """A tqdm bar in kimg with resolution, phase, alpha and the losses (terminal or notebook).
 
-    def __init__(self, total_images, initial_images=0, every_n_batches=5, disable=False):
+    The bar counts whole images (tqdm shows them in thousands through ``unit_scale``), so no
+    rounding piles up, and never past ``total_images``: the last batch of a run may overshoot
+    the schedule by a few images, which would otherwise make tqdm warn and show a negative ETA.
+    """
+
+    def __init__(self, total_images, initial_images=0, every_n_batches=5, disable=False,
+                 file=None):
         super().__init__()
-        self.bar = tqdm(total=round(total_images / 1000, 3), initial=round(initial_images / 1000, 3),
-                        unit="kimg", dynamic_ncols=True, disable=disable,
-                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
+        self.total = int(total_images)
+        self.bar = tqdm(total=self.total, initial=min(int(initial_images), self.total),
+                        unit="kimg", unit_scale=1e-3, dynamic_ncols=True, disable=disable,
+                        file=file, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg "
+                                              "[{elapsed}<{remaining}{postfix}]")
         self.every = every_n_batches
-        self._last = initial_images
+
+    def _advance(self, shown):
+        step = min(int(shown), self.total) - self.bar.n
+        if step > 0:
+            self.bar.update(step)
 
     def on_train_batch_end(self, batch, logs=None):
         if batch % self.every:
             return
-        shown = int(self.model.images_shown.numpy())
-        self.bar.update(round((shown - self._last) / 1000, 3))
-        self._last = shown
+        self._advance(self.model.images_shown.numpy())
         phase = self.model.phase
         self.bar.set_postfix_str(
             f"{phase.resolution}x{phase.resolution} {'fade' if phase.fading else 'stable'} "
             f"alpha={float(logs['alpha']):.2f} d={float(logs['d_loss']):.3f} "
             f"g={float(logs['g_loss']):.3f}", refresh=False)
 
-    def close(self):
+    def close(self, images_shown=None):
+        """Bring the bar to ``images_shown`` (the final count), then close it."""
+        if images_shown is not None:
+            self._advance(images_shown)
         self.bar.close()
 
 
@@ -124,14 +138,51 @@ class LossLog(keras.callbacks.Callback):
                 tf.summary.scalar(key, row[key])
 
 
+def _read_rows(path):
+    """The rows of ``losses.csv`` up to the first damaged one, as dicts of floats."""
+    rows = []
+    try:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                try:
+                    rows.append({key: float(row[key]) for key in LossLog.FIELDS})
+                except (KeyError, TypeError, ValueError):
+                    break  # a line cut short by a kill, or hand-edited: keep what precedes it
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return rows
+    return rows
+
+
 def read_losses(run_dir):
     """``losses.csv`` as a dict of NumPy columns (empty dict when there is none yet)."""
+    rows = _read_rows(Path(run_dir) / "losses.csv")
+    return {key: np.array([r[key] for r in rows]) for key in LossLog.FIELDS} if rows else {}
+
+
+def truncate_losses(run_dir, images_shown) -> int:
+    """Drop the rows of ``losses.csv`` logged after ``images_shown`` (atomically).
+
+    A run resumed from a checkpoint repeats the steps after it; without this the log would
+    hold them twice and run backwards in kimg.  Returns the number of rows dropped.
+    """
     path = Path(run_dir) / "losses.csv"
     if not path.exists():
-        return {}
-    with open(path) as handle:
-        rows = list(csv.DictReader(handle))
-    return {key: np.array([float(r[key]) for r in rows]) for key in LossLog.FIELDS} if rows else {}
+        return 0
+    with open(path, newline="") as handle:
+        total = sum(1 for _ in handle) - 1
+    rows = [r for r in _read_rows(path) if round(r["kimg"] * 1000) <= images_shown]
+    if len(rows) == total:
+        return 0
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=LossLog.FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "resolution": int(row["resolution"]),
+                         "fading": int(row["fading"])})
+    checkpoint.write_text_atomic(path, text.getvalue())
+    return max(total - len(rows), 0)
 
 
 def plot_losses(run_dir, path=None):

@@ -1,6 +1,7 @@
 """Training data: a folder of images decoded once with ``tf.data``, then streamed per phase.
 
-Decoding JPEGs is the slow part on a CPU, so every image is decoded, cropped and resized to the
+Decoding JPEGs is the slow part on a CPU, so every image is decoded (by
+:func:`progan_tf.images.load_image`, the loader the notebooks use), cropped and resized to the
 final resolution once and cached in memory as uint8 (8,000 images at 64x64 are 98 MB).  Each
 phase then gets a ``tf.data`` pipeline that area-downsamples the cache to its resolution, draws
 minibatches in a shuffled order, mirrors half of them and prefetches.
@@ -12,20 +13,25 @@ uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from progan_tf.errors import DatasetError
+from progan_tf.errors import DatasetError, ImageLoadError
+from progan_tf.images import DEFAULT_MAX_PIXELS
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 CROPS = ("center", "celeba", "none")
+# Crops up to this many pixels are resized together in batches; larger ones one by one.
+_BATCHED_PIXELS = 512 * 512
 
 
 @dataclasses.dataclass
@@ -61,73 +67,179 @@ def list_image_files(directory):
 
 
 def _crop_box(height, width, crop):
-    """(top, left, size_h, size_w) of the crop, as float tensors."""
-    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    """(top, left, size_h, size_w) of the crop in pixels.
+
+    Computed in float32 with round-half-to-even, the arithmetic of the TensorFlow version this
+    replaced, so the crop of every image size is unchanged.
+    """
+    f32 = np.float32
+    height, width = f32(height), f32(width)
     if crop == "celeba":
         # The ProGAN paper's CelebA crop: a square of 128/178 of the width, centred at
         # 121/218 of the height (for aligned 178x218 CelebA; scales to 89x109 exactly).
-        size = tf.minimum(tf.round(width * 128.0 / 178.0), height)
-        top = tf.clip_by_value(tf.round(height * 121.0 / 218.0 - size / 2), 0.0, height - size)
-        left = tf.round((width - size) / 2)
-        return top, left, size, size
-    if crop == "center":
-        size = tf.minimum(height, width)
-        return tf.round((height - size) / 2), tf.round((width - size) / 2), size, size
-    return 0.0, 0.0, height, width
+        size = min(np.round(width * f32(128.0) / f32(178.0)), height)
+        top = np.clip(np.round(height * f32(121.0) / f32(218.0) - size / f32(2)), f32(0),
+                      height - size)
+        box = top, np.round((width - size) / f32(2)), size, size
+    elif crop == "center":
+        size = min(height, width)
+        box = np.round((height - size) / f32(2)), np.round((width - size) / f32(2)), size, size
+    else:
+        box = 0, 0, height, width
+    return tuple(int(value) for value in box)
+
+
+class _TooLarge(ImageLoadError):
+    """A picture with more pixels than the loader's limit (counted apart from broken files)."""
+
+
+def _read_upright(path, max_pixels) -> np.ndarray:
+    """float32 ``[H, W, 3]`` in [0, 1]: one file through :func:`progan_tf.images.load_image`.
+
+    The notebooks' loader is the one decoder for everything, so training sees what
+    ``load_image`` shows: EXIF orientation applied, transparency on white, greyscale expanded,
+    16-bit scaled -- and a picture with more than ``max_pixels`` pixels is refused from its
+    header, before a byte of it is decoded.
+    """
+    from PIL import Image
+
+    from progan_tf.images import load_image
+
+    try:
+        with warnings.catch_warnings():  # the pixel limit below decides, not Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)  # reads the header only
+    except Image.DecompressionBombError as error:
+        raise _TooLarge(f"{path} is too large to decode safely ({error})") from None
+    except Exception as error:  # noqa: BLE001 -- Pillow raises many types for non-images
+        raise ImageLoadError(f"could not read {path} as an image ({error})") from None
+    with opened:
+        width, height = opened.size
+        if width * height > max_pixels:
+            raise _TooLarge(f"{path} is {width}x{height} pixels, more than {max_pixels:,}; "
+                            f"shrink it first")
+        # The opened file (not the path), so that it is not opened twice; the same decoding.
+        return load_image(opened, crop=None, max_pixels=max_pixels)
+
+
+def decode_training_image(path, resolution: int, crop: str = "center",
+                          max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, bool]:
+    """One image exactly as training sees it: decoded upright, cropped, area-resized.
+
+    Args:
+        path: an image file.
+        resolution: the side of the square result.
+        crop: one of :data:`CROPS`.
+        max_pixels: larger pictures are refused before they are decoded.
+
+    Returns:
+        ``(uint8 [resolution, resolution, 3], upscaled)``; ``upscaled`` says the crop was
+        smaller than ``resolution``.
+
+    Raises:
+        ImageLoadError: if the file cannot be decoded or is too large.
+    """
+    image, small = _cropped(str(path), resolution, crop, max_pixels)
+    return _resize(image, resolution), small
+
+
+def _cropped(path, resolution, crop, max_pixels):
+    """The crop of one file (float32) and whether it is smaller than ``resolution``."""
+    image = _read_upright(path, max_pixels)
+    top, left, size_h, size_w = _crop_box(image.shape[0], image.shape[1], crop)
+    return image[top:top + size_h, left:left + size_w], min(size_h, size_w) < resolution
+
+
+def _resize(images, resolution):
+    """Float crops (one ``[H, W, 3]`` or a batch of one size) as uint8 at ``resolution``."""
+    if images.shape[-3:-1] != (resolution, resolution):  # an area resize to the same size is exact
+        images = tf.image.resize(images, [resolution, resolution], method="area",
+                                 antialias=True).numpy()
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _decode(path, resolution, crop):
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.float32)
-    channels = tf.shape(image)[-1]
-    # Grayscale -> RGB; an alpha channel is composited on white (transparent PNGs don't go black).
-    color = tf.cond(channels >= 3, lambda: image[..., :3],
-                    lambda: tf.image.grayscale_to_rgb(image[..., :1]))
-    alpha = tf.cond(tf.equal(channels, 4) | tf.equal(channels, 2),
-                    lambda: image[..., -1:], lambda: tf.ones_like(image[..., :1]))
-    image = color * alpha + (1.0 - alpha)
-    shape = tf.shape(image)
-    top, left, size_h, size_w = _crop_box(shape[0], shape[1], crop)
-    image = tf.image.crop_to_bounding_box(image, tf.cast(top, tf.int32), tf.cast(left, tf.int32),
-                                          tf.cast(size_h, tf.int32), tf.cast(size_w, tf.int32))
-    small = tf.minimum(size_h, size_w) < resolution
-    image = tf.image.resize(image, [resolution, resolution], method="area", antialias=True)
-    image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8)
-    return path, image, small
+    """``(path, uint8 image, upscaled)`` tensors; kept for callers of this older private name."""
+    path = path.numpy().decode() if hasattr(path, "numpy") else str(path)
+    image, small = decode_training_image(path, resolution, crop)
+    return tf.constant(path), tf.constant(image), tf.constant(small)
 
 
-def load_image_folder(directory, resolution, crop="center", batch_size=256):
+def load_image_folder(directory, resolution, crop="center", batch_size=256,
+                      max_pixels=DEFAULT_MAX_PIXELS):
     """Decode every image under ``directory`` to uint8 ``[N, resolution, resolution, 3]``.
 
-    Undecodable files are skipped with a warning and counted; images smaller than
-    ``resolution`` are *upscaled* (with one warning giving their number), because refusing a
-    whole data set for a few small images helps nobody -- but upscaled images are blurry, so a
-    data set of mostly small images is better trained at a lower resolution.
+    Files are decoded by :func:`progan_tf.images.load_image` in a thread pool (Pillow and
+    TensorFlow release the GIL while they work), so they train as they look: upright by their
+    EXIF orientation.  Undecodable files and files of more than ``max_pixels`` pixels are
+    skipped and counted in one warning; images smaller than ``resolution`` are *upscaled*
+    (with one warning giving their number), because refusing a whole data set for a few small
+    images helps nobody -- but upscaled images are blurry, so a data set of mostly small images
+    is better trained at a lower resolution.
+
+    Args:
+        directory: the folder (searched recursively).
+        resolution: the side of the decoded squares.
+        crop: one of :data:`CROPS`.
+        batch_size: unused; kept for older callers.
+        max_pixels: larger pictures are skipped without being decoded.
+
+    Returns:
+        An :class:`ImageFolder`.
+
+    Raises:
+        DatasetError: if the folder holds no image files, none can be decoded, or ``crop`` is
+            unknown.
     """
+    del batch_size
     if crop not in CROPS:
         raise DatasetError(f"unknown crop {crop!r}; use one of {', '.join(CROPS)}")
     files = list_image_files(directory)
-    dataset = (tf.data.Dataset.from_tensor_slices(files)
-               .map(lambda p: _decode(p, resolution, crop),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-               .ignore_errors()
-               .batch(batch_size))
-    decoded_files, images, upscaled = [], [], 0
-    for paths, batch, small in dataset:
-        decoded_files += [p.decode() for p in paths.numpy()]
-        images.append(batch.numpy())
-        upscaled += int(small.numpy().sum())
-    skipped = sorted(set(files) - set(decoded_files))
+
+    def decode(path):
+        try:
+            image, small = _cropped(path, resolution, crop, max_pixels)
+        except _TooLarge:
+            return "large"
+        except ImageLoadError:
+            return "broken"
+        if image.shape[0] * image.shape[1] > _BATCHED_PIXELS:
+            image = _resize(image, resolution)  # now, so that big crops are not kept around
+        return image, small
+
+    # Small crops are resized in batches of one size (one TensorFlow call for many images,
+    # which matters at thousands of images); the pool is bounded, and so are the chunks.
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+        for start in range(0, len(files), 512):
+            chunk = list(pool.map(decode, files[start:start + 512]))
+            groups = {}
+            for index, result in enumerate(chunk):
+                if not isinstance(result, str) and result[0].dtype != np.uint8:
+                    groups.setdefault(result[0].shape, []).append(index)
+            for indices in groups.values():
+                batch = _resize(np.stack([chunk[i][0] for i in indices]), resolution)
+                for index, image in zip(indices, batch):
+                    chunk[index] = image, chunk[index][1]
+            results += chunk
+    decoded = [(path, result) for path, result in zip(files, results)
+               if not isinstance(result, str)]
+    skipped = [path for path, result in zip(files, results) if isinstance(result, str)]
     if skipped:
-        log.warning("skipped %d of %d files that could not be decoded as images (first: %s)",
-                    len(skipped), len(files), skipped[0])
-    if not images:
+        large = results.count("large")
+        log.warning("skipped %d of %d files: %d could not be decoded as images, %d have more "
+                    "than %s pixels (first: %s)", len(skipped), len(files),
+                    len(skipped) - large, large, f"{max_pixels:,}", skipped[0])
+    if not decoded:
         raise DatasetError(f"none of the {len(files)} image files under {str(directory)!r} could "
-                           f"be decoded (first: {files[0]!r}); check that they are JPEG/PNG images")
+                           f"be decoded (first: {files[0]!r}); check that they are JPEG/PNG "
+                           f"images")
+    upscaled = sum(small for _, (_, small) in decoded)
     if upscaled:
         log.warning("%d of %d images are smaller than %dx%d after cropping and were upscaled",
-                    upscaled, len(decoded_files), resolution, resolution)
-    return ImageFolder(str(directory), np.concatenate(images), decoded_files, skipped, upscaled)
+                    upscaled, len(decoded), resolution, resolution)
+    images = np.stack([image for _, (image, _) in decoded])
+    return ImageFolder(str(directory), images, [path for path, _ in decoded], skipped, upscaled)
 
 
 def training_dataset(images, resolution, batch_size, start_index=0, seed=0, mirror=True):

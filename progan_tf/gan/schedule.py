@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 # Minibatch size per resolution: CPU-friendly defaults, smaller where activations are large.
 DEFAULT_BATCH_SIZES = {4: 64, 8: 64, 16: 32, 32: 32, 64: 16, 128: 16, 256: 8, 512: 4, 1024: 4}
@@ -60,13 +61,28 @@ class Schedule:
     final_kimg: float | None = None
 
     def __post_init__(self):
+        if isinstance(self.resolution, bool) or not isinstance(self.resolution, numbers.Integral):
+            raise ValueError(f"resolution must be a whole number, got {self.resolution!r}")
         log2 = math.log2(self.resolution) if self.resolution > 0 else 0.5
         if self.resolution < 4 or self.resolution > 1024 or log2 != int(log2):
             raise ValueError(
                 f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...), "
                 f"got {self.resolution}")
-        if not self.kimg_per_phase > 0:
-            raise ValueError(f"kimg_per_phase must be positive, got {self.kimg_per_phase}")
+        for name in ("kimg_per_phase", "final_kimg"):
+            value = getattr(self, name)
+            if name == "final_kimg" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value) or round(value * 1000) < 1:
+                raise ValueError(f"{name} must be a finite number of thousands of images, at "
+                                 f"least 0.001, got {value!r}")
+        for resolution, size in self.batch_sizes.items():
+            if resolution not in DEFAULT_BATCH_SIZES:
+                raise ValueError(f"batch size given for {resolution}x{resolution}, which is not a "
+                                 f"resolution (use 4, 8, 16, ..., 1024)")
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+                raise ValueError(f"batch size for {resolution}x{resolution} must be a positive "
+                                 f"whole number, got {size!r}")
 
     def batch_size(self, resolution):
         return int({**DEFAULT_BATCH_SIZES, **self.batch_sizes}[resolution])
