@@ -8,7 +8,7 @@ Prints one table from one run. The targets are two sets of images at the generat
 * **real faces**: the last ``--num-targets`` files of ``--real-dir`` (by default CelebA images
   007969-008000.jpg, which the shipped model never saw: it was trained with ``--holdout 1000``),
   decoded with exactly the crop and resize its training data got
-  (``progan_tf.gan.data._decode``), so they look like what the model learned to draw.
+  (``progan_tf.gan.data.decode_training_image``), so they look like what the model learned to draw.
 
 The rows are
 
@@ -219,22 +219,13 @@ def real_face_files(directory: Path, count: int) -> tuple[list[str], int]:
 def load_real_faces(files: list[str], resolution: int, crop: str) -> np.ndarray:
     """float32 ``[N, R, R, 3]``: each file cropped and resized exactly as in training.
 
-    Reuses the training pipeline's decoder (alpha on white, the crop box, area resize, uint8
-    rounding) on just these files, rather than decoding the whole folder.
+    Reuses the training pipeline's decoder (EXIF orientation, alpha on white, the crop box, area
+    resize, uint8 rounding) on just these files, rather than decoding the whole folder; a file
+    it cannot read raises its one-line ``ImageLoadError``.
     """
-    import tensorflow as tf
+    from progan_tf.gan.data import decode_training_image
 
-    from progan_tf.errors import ImageLoadError
-    from progan_tf.gan.data import _decode
-
-    images = []
-    for path in files:
-        try:
-            _, image, _ = _decode(tf.constant(path), resolution, crop)
-        except tf.errors.OpError as err:
-            raise ImageLoadError(f"could not decode {path!r} ({err.message.splitlines()[0]}); "
-                                 f"remove it or pass another --real-dir") from None
-        images.append(image.numpy())
+    images = [decode_training_image(path, resolution, crop)[0] for path in files]
     return np.stack(images).astype(np.float32) / 255.0
 
 

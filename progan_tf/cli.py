@@ -9,7 +9,7 @@
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
 
 Mistakes a user can make end in one line on stderr (``progan-tf: error: ...``) and exit status
-2; Ctrl-C (and SIGTERM during ``train``, after its checkpoint) ends with status 130.  Output
+2; Ctrl-C ends with status 130 (SIGTERM during ``train``, after its checkpoint: 143).  Output
 paths are checked before any work starts, so a typo in ``--out`` never throws away a finished
 result.  TensorFlow is imported only once a command runs, so ``--help`` and ``--version`` are
 instant.
@@ -369,8 +369,10 @@ def cmd_train(args):
     try:
         run_dir = train(config, resume=args.resume, stop_after_images=stop)
     except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
+        import signal
+
         print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
-        return 130
+        return 128 + getattr(signal, stopped.signal, signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
     print(f"run saved in {run_dir}; export it with: progan-tf export {run_dir} EXPORT_DIR")
     return 0
 

@@ -158,13 +158,6 @@ def _resize(images, resolution):
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _decode(path, resolution, crop):
-    """``(path, uint8 image, upscaled)`` tensors; kept for callers of this older private name."""
-    path = path.numpy().decode() if hasattr(path, "numpy") else str(path)
-    image, small = decode_training_image(path, resolution, crop)
-    return tf.constant(path), tf.constant(image), tf.constant(small)
-
-
 def load_image_folder(directory, resolution, crop="center", batch_size=256,
                       max_pixels=DEFAULT_MAX_PIXELS):
     """Decode every image under ``directory`` to uint8 ``[N, resolution, resolution, 3]``.

@@ -81,14 +81,6 @@ def is_export(path: str | os.PathLike) -> bool:
             and {p.name for p in path.iterdir()} <= EXPORT_ENTRIES)
 
 
-def _umask() -> int:
-    # os has no read-only umask query; set and restore it (as checkpoint does, kept local so
-    # this module uses no private name of another).
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _leftover_pattern(name: str):
     return re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[A-Za-z0-9_]+")
 
@@ -244,7 +236,7 @@ def _write(out_dir, overwrite, protect, fill) -> Path:
         raise RunDirectoryError(f"cannot write the export {str(out)!r} ({error}); choose a "
                                 f"folder you can write to") from None
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the model from others
+        os.chmod(tmp, 0o777 & ~checkpoint.umask())  # mkdtemp's 0700 would hide the model from others
         fill(tmp)
         _install(tmp, out)
     except OSError as error:

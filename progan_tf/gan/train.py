@@ -43,7 +43,16 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 class TrainingInterrupted(ProganError):
-    """Training stopped on SIGINT/SIGTERM after writing a checkpoint."""
+    """Training stopped on SIGINT/SIGTERM after writing a checkpoint.
+
+    Attributes:
+        signal: The name of the signal that stopped it (``"SIGINT"`` or ``"SIGTERM"``); the CLI
+            exits with 128 + its number, as a shell reports a process ended by that signal.
+    """
+
+    def __init__(self, message: str, signal: str = "SIGINT"):
+        super().__init__(message)
+        self.signal = signal
 
 
 @dataclasses.dataclass
@@ -444,5 +453,5 @@ def _train_run(config: TrainConfig, folder, resume, strategy, stop_after_images,
     if saver.interrupted:
         raise TrainingInterrupted(
             f"training stopped by {saver.interrupted} at {shown / 1000:.1f} kimg; checkpoint saved "
-            f"in {str(ckpt_dir)!r}; continue with --resume")
+            f"in {str(ckpt_dir)!r}; continue with --resume", signal=saver.interrupted)
     return run_dir
