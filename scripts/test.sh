@@ -13,4 +13,7 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
-exec .venv/bin/python -m pytest "$@"
+# Two workers, one test file each at a time (file-scoped fixtures are built once): most tests wait
+# on TensorFlow start-up in subprocesses, so this halves the wall time on 2 cores.
+# PYTEST_WORKERS=0 runs everything in this process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

@@ -112,6 +112,9 @@ assert metadata["images_shown"] >= config.schedule().total_images
 assert config.holdout >= 1 and target_file in held_out
 assert target_file not in folder.files[:len(folder) - config.holdout]
 assert target.shape == (RESOLUTION, RESOLUTION, 3)
+# "the tutorial's loop works" on the bare signature, and "inside a Keras 3 model"
+assert np.isfinite(float(tf.norm(gradient))) and float(tf.norm(gradient)) > 0
+assert tuple(as_keras(tf.zeros([1, config.latent_dim])).shape) == (1, RESOLUTION, RESOLUTION, 3)
 """,
     "04_*.ipynb": """
 # "EDIT_STRENGTH = 12 ... a clearly visible change": several tens of 255ths between the ends
