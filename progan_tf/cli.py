@@ -27,7 +27,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from progan_tf.errors import ProganError  # light: progan_tf imports TensorFlow lazily
+from progan_tf.errors import OutputPathError, ProganError  # light: no TensorFlow import
 
 DEFAULT_MODEL = "https://tfhub.dev/google/progan-128/1"
 METHODS = ("hypersphere", "slerp", "lerp")
@@ -250,10 +250,6 @@ def build_parser():
 # --------------------------------------------------------------------------------------------
 # Output paths: checked before any work, so a finished result is never thrown away.
 # --------------------------------------------------------------------------------------------
-
-
-class OutputPathError(ProganError):
-    """An output path that cannot be written (checked before the work starts)."""
 
 
 def _writable_base(path):

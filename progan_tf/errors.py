@@ -32,6 +32,10 @@ class RunDirectoryError(ProganError):
     """A run directory is in a state that does not match the requested action."""
 
 
+class OutputPathError(ProganError):
+    """An output path that cannot be written (the CLI checks it before the work starts)."""
+
+
 def one_line(error: Any, limit: int = 200) -> str:
     """The first line of an error message, shortened: messages built from it stay one line.
 
