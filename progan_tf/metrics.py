@@ -700,6 +700,9 @@ def evaluate_generator(
         bar.set_description("MS-SSIM")
         ms_ssim = ms_ssim_report(real, fake, num_pairs=num_pairs, seed=seed)
         bar.update(count)
+        # tqdm redraws at most every ``mininterval`` seconds, so a fast last stage would
+        # otherwise never show its end; draw the finished bar once before it is cleared.
+        bar.refresh()
     return {"swd": swd["fake"], "swd_noise_floor": swd["noise_floor"],
             "ms_ssim_fake": ms_ssim["fake"], "ms_ssim_real": ms_ssim["real"],
             "num_fake_images": count, "num_real_images": 2 * count, "resolution": list(size)}

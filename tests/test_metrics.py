@@ -1,5 +1,6 @@
 """Tests for progan_tf.metrics: Laplacian pyramid, SWD, MS-SSIM diversity, evaluate_generator."""
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -414,7 +415,10 @@ def test_evaluate_generator_needs_four_real_images(faces):
         evaluate_generator(ReplayGenerator(faces[:10]), faces[:3])
 
 
-def test_evaluate_generator_progress_bar_on_request(faces, real_64, capsys):
+def test_evaluate_generator_progress_bar_on_request(faces, real_64, capsys, monkeypatch):
+    # tqdm redraws only every `mininterval` seconds; an enormous one makes the check
+    # independent of how fast this machine is (CI once drew only up to 16/24).
+    monkeypatch.setattr(metrics, "tqdm", functools.partial(metrics.tqdm, mininterval=1000))
     evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10)
     assert capsys.readouterr().err == ""  # quiet by default (notebooks, scripts)
     result = evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10,
