@@ -45,7 +45,7 @@ from urllib.parse import quote
 import numpy as np
 
 import progan_tf as pt
-from progan_tf.errors import ProganError, RunDirectoryError
+from progan_tf.errors import DemoError, ProganError, RunDirectoryError
 
 __all__ = ["DemoError", "DemoResult", "run_demo", "MARKER"]
 
@@ -62,10 +62,6 @@ _SINGLE_WIDTH = 192
 _WIDE_WIDTH = 512
 _PHOTO_SIDE = 256
 _BOX_COLOUR = (1.0, 0.85, 0.0)
-
-
-class DemoError(ProganError, ValueError):
-    """An option of the demo is invalid."""
 
 
 @dataclasses.dataclass(frozen=True)

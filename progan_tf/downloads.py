@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from progan_tf.errors import DownloadTimeout, HubLockHeld, RedirectRefused
+
 __all__ = ["DEFAULT_MODEL_TIMEOUT", "Deadline", "DownloadTimeout", "HubLockHeld",
            "RedirectRefused", "download_hub_module", "hub_cache_folder", "import_tensorflow_hub",
            "open_url"]
@@ -51,40 +53,6 @@ _COMPRESSED_FORMAT_QUERY = ("tf-hub-format", "compressed")
 _DISABLE_CERT_VALIDATION = "TFHUB_DISABLE_CERT_VALIDATION"
 # How long hub waits for another process's download to show progress before it takes the lock.
 _HUB_LOCK_TIMEOUT = 10 * 60
-
-
-class DownloadTimeout(TimeoutError):
-    """A download took longer than its deadline allows.
-
-    Attributes:
-        url: What was being downloaded.
-        seconds: The deadline, in seconds from the start of the download.
-    """
-
-    def __init__(self, url: str, seconds: float):
-        super().__init__(f"downloading {url} took longer than {seconds:g} s")
-        self.url = url
-        self.seconds = seconds
-
-
-class HubLockHeld(DownloadTimeout):
-    """Another live process kept downloading the same model past our deadline.
-
-    Attributes:
-        lock: The lock file, ``<TFHUB_CACHE_DIR>/<sha1(url)>.lock``.
-        owner: Its contents, ``host.pid.uid`` of the process that holds it.
-    """
-
-    def __init__(self, url: str, seconds: float, lock: Path, owner: str):
-        super().__init__(url, seconds)
-        self.args = (f"another process ({owner}) is downloading {url} and did not finish "
-                     f"within {seconds:g} s",)
-        self.lock = lock
-        self.owner = owner
-
-
-class RedirectRefused(urllib.error.URLError):
-    """A server redirected to something other than http:// or https:// (e.g. ftp://, file://)."""
 
 
 class Deadline:

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from progan_tf.errors import ProganError
+from progan_tf.errors import FaceNotFoundWarning, ProganError
 from progan_tf.images import load_image, parse_size
 
 # Framing, measured on 2 x 1,000 images of the aligned CelebA sample (89x109; ids 1-1000 and
@@ -67,10 +67,6 @@ _MIN_ALIGN_DEGREES = 5.0
 _EYE_FACE_WIDTH = 200  # pixels: eyes of about 30, comfortably above the eye cascade's 20
 _MAX_EYE_TILT = 20.0  # degrees: eye pairs more tilted than this (in the turned copy) are not eyes
 _INSTALL_HINT = 'pip install "progan-tf[face]" (or pip install "opencv-python-headless<5")'
-
-
-class FaceNotFoundWarning(UserWarning):
-    """:func:`face_crop` found no face and returned a centre crop instead."""
 
 
 class FaceBox(tuple):

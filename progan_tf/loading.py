@@ -31,8 +31,15 @@ from typing import Any
 
 import tensorflow as tf
 
-from progan_tf.downloads import (Deadline, DownloadTimeout, HubLockHeld, download_hub_module,
-                                 hub_cache_folder, import_tensorflow_hub)
+from progan_tf.constants import BUNDLED, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
+from progan_tf.downloads import (
+    Deadline,
+    DownloadTimeout,
+    HubLockHeld,
+    download_hub_module,
+    hub_cache_folder,
+    import_tensorflow_hub,
+)
 from progan_tf.errors import ModelLoadError, one_line
 
 hub = import_tensorflow_hub()
@@ -41,19 +48,6 @@ __all__ = ["BUNDLED", "KAGGLE_PREFIX", "PROGAN_128", "PROGAN_128_KAGGLE", "bundl
            "kaggle_handle", "load_module"]
 
 log = logging.getLogger(__name__)
-
-PROGAN_128 = "https://tfhub.dev/google/progan-128/1"
-"""TF Hub URL of progan-128 (512-d latents -> 128x128 RGB faces, trained on CelebA)."""
-
-PROGAN_128_KAGGLE = "https://www.kaggle.com/models/google/progan-128/TensorFlow1/progan-128/1"
-"""The same model on Kaggle Models, where tfhub.dev now redirects."""
-
-BUNDLED = "bundled"
-"""Handle of the small generator shipped inside the package, for offline use."""
-
-KAGGLE_PREFIX = "kaggle:"
-"""Prefix of a handle to load with ``kagglehub`` only, e.g.
-``"kaggle:google/progan-128/tensorFlow1/progan-128/1"``."""
 
 _KAGGLE_MIRRORS = {PROGAN_128: PROGAN_128_KAGGLE}
 _URL_SCHEMES = ("http://", "https://", "gs://")

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from progan_tf.errors import ImageLoadError, ModelLoadError, ProganError
+from progan_tf.errors import ImageLoadError, MetricError, ModelLoadError, ProganError
 
 __all__ = [
     "MetricError",
@@ -49,10 +49,6 @@ MS_SSIM_FILTER_SIZE = 11
 MS_SSIM_FILTER_SIGMA = 1.5
 
 _CHUNK = 256  # images per pyramid pass and pairs per MS-SSIM call: bounds memory, not results
-
-
-class MetricError(ProganError, ValueError):
-    """A metric option (count, seed, ...) is invalid."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from progan_tf.errors import ProganError
+from progan_tf.errors import NotebookStop, ProganError
 
 __all__ = ["NotebookStop", "zoom", "zoom_factor", "labelled_panels", "DISPLAY_SIZE"]
 
@@ -32,18 +32,6 @@ DISPLAY_SIZE = 192
 
 _HEADER_HEIGHT = 16  # room for one line of Pillow's built-in font
 _GAP = 4  # white pixels between panels
-
-
-class NotebookStop(ProganError):
-    """Stops a notebook cell with one line: what went wrong and what to change.
-
-    IPython asks an exception for ``_render_traceback_`` before formatting a traceback, so
-    raising this (``from None``, to drop the chained error) shows only the message -- and still
-    stops *Run all*, since later cells would fail on what this one could not make.
-    """
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"{type(self).__name__}: {self}"]
 
 
 def zoom_factor(height: int, size: int = DISPLAY_SIZE) -> int:

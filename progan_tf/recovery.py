@@ -49,7 +49,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from progan_tf.errors import LatentError, ModelLoadError, ProganError
+from progan_tf.errors import LatentError, ModelLoadError, ProganError, RecoveryError
 from progan_tf.generator import Generator
 from progan_tf.images import load_image, make_grid, save_image, show_side_by_side, to_uint8
 
@@ -89,10 +89,6 @@ _LABEL_MARGIN = 4
 # then recovers it with seed=SEED would otherwise start restart 0 exactly at the answer.
 RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
 _STARTS, _NOISE = 0, 1  # the purposes within that stream
-
-
-class RecoveryError(ProganError, ValueError):
-    """An option of a latent recovery is invalid, or the search could not produce a result."""
 
 
 # --------------------------------------------------------------------------------------------

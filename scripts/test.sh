@@ -13,6 +13,8 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
+# Lint first (rules and why: [tool.ruff] in pyproject.toml); it takes a second and fails fast.
+.venv/bin/ruff check progan_tf tests bench
 # Two workers, one test file each at a time (file-scoped fixtures are built once): most tests wait
 # on TensorFlow start-up in subprocesses, so this halves the wall time on 2 cores.
 # PYTEST_WORKERS=0 runs everything in this process.

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from progan_tf.errors import DatasetError, ProganError, RunDirectoryError
+from progan_tf.errors import DatasetError, ProganError, RunDirectoryError, TrainingInterrupted
 from progan_tf.gan import callbacks as cb
 from progan_tf.gan import checkpoint, data
 from progan_tf.gan.model import ProGAN
@@ -40,19 +40,6 @@ RUN_FILE = "run.json"
 # Keras dtype policies a run may train under. "mixed_bfloat16" computes in bfloat16 and keeps
 # float32 weights; it pays off on CPUs with AVX512_BF16/AMX (see bench/train.py).
 PRECISIONS = ("float32", "mixed_bfloat16")
-
-
-class TrainingInterrupted(ProganError):
-    """Training stopped on SIGINT/SIGTERM after writing a checkpoint.
-
-    Attributes:
-        signal: The name of the signal that stopped it (``"SIGINT"`` or ``"SIGTERM"``); the CLI
-            exits with 128 + its number, as a shell reports a process ended by that signal.
-    """
-
-    def __init__(self, message: str, signal: str = "SIGINT"):
-        super().__init__(message)
-        self.signal = signal
 
 
 @dataclasses.dataclass

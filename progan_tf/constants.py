@@ -1,0 +1,78 @@
+"""Facts stated once: model handles, defaults and the choices options accept.
+
+The command line builds its ``--help`` from these, and the package checks its arguments
+against the same tuples, so the two cannot disagree. This module must stay free of TensorFlow
+(and of anything that imports it): ``progan-tf --help`` imports it and should answer at once.
+
+Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
+``progan_tf.latents.METHODS``); new facts that the CLI needs go here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BUNDLED", "CROPS", "DEFAULT_MODEL", "INTERPOLATION_METHODS", "KAGGLE_PREFIX",
+           "PRECISIONS", "PROGAN_128", "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
+           "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
+
+# ---------------------------------------------------------------------------------------------
+# Model handles
+# ---------------------------------------------------------------------------------------------
+
+PROGAN_128 = "https://tfhub.dev/google/progan-128/1"
+"""TF Hub URL of progan-128 (512-d latents -> 128x128 RGB faces, trained on CelebA)."""
+
+PROGAN_128_KAGGLE = "https://www.kaggle.com/models/google/progan-128/TensorFlow1/progan-128/1"
+"""The same model on Kaggle Models, where tfhub.dev now redirects."""
+
+BUNDLED = "bundled"
+"""Handle of the small generator shipped inside the package, for offline use."""
+
+KAGGLE_PREFIX = "kaggle:"
+"""Prefix of a handle to load with ``kagglehub`` only, e.g.
+``"kaggle:google/progan-128/tensorFlow1/progan-128/1"``."""
+
+DEFAULT_MODEL = PROGAN_128
+"""The model the CLI's ``generate``/``interpolate``/``evaluate``/``invert`` load by default."""
+
+# ---------------------------------------------------------------------------------------------
+# Choices
+# ---------------------------------------------------------------------------------------------
+
+INTERPOLATION_METHODS = ("hypersphere", "slerp", "lerp")
+"""Paths between latents: the TF Hub tutorial's, spherical, and straight lines."""
+
+CROPS = ("center", "celeba", "none")
+"""How a picture is framed before it is resized to a model's resolution."""
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+"""Keras dtype policies training accepts (float16 needs loss scaling the GAN losses lack)."""
+
+RECOVERY_LOSSES = ("mse", "mae", "ssim", "laplacian", "perceptual", "discriminator")
+"""Losses :func:`progan_tf.recover_latent` compares a generated image with the target by."""
+
+RECOVERY_STEPS = 300
+"""Default optimisation steps of a latent recovery."""
+
+RECOVERY_RESTARTS = 8
+"""Default number of starting latents a recovery searches from at once."""
+
+
+def grid_columns(count: int, ncols: int | None = None) -> int:
+    """Columns of a grid of ``count`` images: ``ncols`` if given, else a near-square layout.
+
+    Args:
+        count: Number of images.
+        ncols: Columns the caller asked for (default ``None``: ``ceil(sqrt(count))``).
+
+    Returns:
+        The number of columns, never more than ``count`` (and at least 1).
+
+    Example:
+    >>> grid_columns(16), grid_columns(5), grid_columns(3, ncols=8)
+    (4, 3, 3)
+    """
+    if ncols is None:
+        ncols = 1
+        while ncols * ncols < count:
+            ncols += 1
+    return max(1, min(ncols, count))
