@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import ImageLoadError, MetricError, ModelLoadError
+from progan_tf.images import crop_image
 from progan_tf.metrics.batches import CHUNK, as_float, check_images
 from progan_tf.metrics.similarity import ms_ssim_report
 from progan_tf.metrics.swd import swd_report
@@ -143,13 +144,10 @@ def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                       f"{size[0]}x{size[1]}; upscaling blurs them, which inflates SWD at the "
                       f"finest levels; use real images of at least the generator's size",
                       stacklevel=3)
-    crop_h = min(height, round(width * size[0] / size[1]))
-    crop_w = min(width, round(height * size[1] / size[0]))
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    resized = [tf.image.resize(as_float(pixels[start:start + CHUNK,
-                                                top:top + crop_h, left:left + crop_w]),
-                               size, method="bilinear", antialias=True).numpy()
-               for start in range(0, len(pixels), CHUNK)]
+    cropped = crop_image(pixels, "center", aspect=size[1] / size[0])  # as load_image frames
+    resized = [tf.image.resize(as_float(cropped[start:start + CHUNK]), size, method="bilinear",
+                               antialias=True).numpy()
+               for start in range(0, len(cropped), CHUNK)]
     return np.clip(np.concatenate(resized), 0.0, 1.0)
 
 
