@@ -82,35 +82,23 @@ def list_image_files(directory: str | os.PathLike) -> list[str]:
     return files
 
 
-class _TooLarge(ImageLoadError):
-    """A picture with more pixels than the loader's limit (counted apart from broken files)."""
+def _too_large(path: str, max_pixels: int) -> bool:
+    """Whether a file that failed to load was refused for its size, judged from its header.
 
-
-def _read_upright(path: str, max_pixels: int) -> np.ndarray:
-    """float32 ``[H, W, 3]`` in [0, 1]: one file through :func:`progan_tf.images.load_image`.
-
-    The notebooks' loader is the one decoder for everything, so training sees what
-    ``load_image`` shows: EXIF orientation applied, transparency on white, greyscale expanded,
-    16-bit scaled -- and a picture with more than ``max_pixels`` pixels is refused from its
-    header, before a byte of it is decoded.
+    :func:`~progan_tf.images.load_image` refuses such a picture before decoding a byte of it;
+    the folder loader only asks afterwards, to count big pictures apart from broken files.
     """
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():  # the pixel limit below decides, not Pillow's warning
+        with warnings.catch_warnings():  # the pixel limit decides, not Pillow's warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(path)  # reads the header only
-    except Image.DecompressionBombError as error:
-        raise _TooLarge(f"{path} is too large to decode safely ({error})") from None
-    except Exception as error:  # noqa: BLE001 -- Pillow raises many types for non-images
-        raise ImageLoadError(f"could not read {path} as an image ({error})") from None
-    with opened:
-        width, height = opened.size
-        if width * height > max_pixels:
-            raise _TooLarge(f"{path} is {width}x{height} pixels, more than {max_pixels:,}; "
-                            f"shrink it first")
-        # The opened file (not the path), so that it is not opened twice; the same decoding.
-        return load_image(opened, crop="none", max_pixels=max_pixels)
+            with Image.open(path) as opened:  # reads the header only
+                return opened.width * opened.height > max_pixels
+    except Image.DecompressionBombError:
+        return True
+    except Exception:  # not an image at all: broken, not large
+        return False
 
 
 def decode_training_image(path: str | os.PathLike, resolution: int, crop: str = "center",
@@ -149,8 +137,14 @@ def decode_training_image(path: str | os.PathLike, resolution: int, crop: str = 
 
 def _cropped(path: str, resolution: int, crop: str,
              max_pixels: int) -> tuple[np.ndarray, bool]:
-    """The crop of one file (float32) and whether it is smaller than ``resolution``."""
-    image = crop_image(_read_upright(path, max_pixels), crop)
+    """The crop of one file (float32) and whether it is smaller than ``resolution``.
+
+    The file goes through :func:`~progan_tf.images.load_image`, the notebooks' loader, so
+    training sees what ``load_image`` shows: EXIF orientation applied, transparency on white,
+    greyscale expanded, 16-bit scaled -- and a picture with more than ``max_pixels`` pixels is
+    refused from its header, before a byte of it is decoded.
+    """
+    image = crop_image(load_image(path, crop="none", max_pixels=max_pixels), crop)
     return image, min(image.shape[:2]) < resolution
 
 
@@ -193,10 +187,8 @@ def load_image_folder(directory: str | os.PathLike, resolution: int, crop: str =
     def decode(path):
         try:
             image, small = _cropped(path, resolution, crop, max_pixels)
-        except _TooLarge:
-            return "large"
         except ImageLoadError:
-            return "broken"
+            return "large" if _too_large(path, max_pixels) else "broken"
         if image.shape[0] * image.shape[1] > _BATCHED_PIXELS:
             image = _resize(image, resolution)  # now, so that big crops are not kept around
         return image, small
