@@ -37,8 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from progan_tf.errors import FaceNotFoundWarning, ProganError
-from progan_tf.images import load_image, parse_size
+from progan_tf.checks import check_number
+from progan_tf.errors import FaceNotFoundWarning, OptionError, ProganError
+from progan_tf.images import crop_box, load_image, parse_size
+
+__all__ = ["DEFAULT_MARGIN", "DETECTION_ANGLES", "FaceBox", "FaceNotFoundWarning", "face_crop"]
 
 # Framing, measured on 2 x 1,000 images of the aligned CelebA sample (89x109; ids 1-1000 and
 # 4001-5000, ~96% with a face found): ProGAN's crop of each image, measured in units of the face
@@ -93,8 +96,14 @@ class FaceBox(tuple):
         return self
 
     def corners(self) -> np.ndarray:
-        """The region's corners in the picture's pixels, ``[4, 2]`` (x, y), clockwise from the
-        top left -- a turned square where ``angle`` is not 0 (e.g. to draw it)."""
+        """The region's corners in the picture's pixels, ``[4, 2]`` (x, y).
+
+        Clockwise from the top left -- a turned square where ``angle`` is not 0 (e.g. to draw
+        it).
+
+        Returns:
+            float ``[4, 2]`` array of (x, y) corners.
+        """
         left, top, width, height = self
         centre = np.array([left + width / 2, top + height / 2])
         offsets = np.array([[-width, -height], [width, -height], [width, height],
@@ -136,52 +145,46 @@ def face_crop(
     Haar cascades are fast but not infallible: they miss faces turned sideways and now and then
     take a texture for one, so look at the crop (or draw ``return_box``) before a long recovery.
 
-    Parameters
-    ----------
-    image
-        Anything :func:`~progan_tf.images.load_image` accepts: a path, URL, bytes, upload, PIL
-        image or array (greyscale and RGBA too).
-    size
-        ``None`` keeps the crop at the picture's resolution; an int gives a square, and
-        ``(height, width)`` a crop with that aspect ratio (the face's framing then holds along
-        the shorter side). Resizing is antialiased.
-    margin
-        Extra space on each side of the detected face box, as a fraction of the box's side.
-        ``0`` gives the bare box; the default ``0.11`` matches CelebA; larger values show more
-        hair and background.
-    cascade
-        The face detector: ``None`` for OpenCV's bundled ``haarcascade_frontalface_default.xml``,
-        the path of another cascade XML file, or a loaded ``cv2.CascadeClassifier``.
-    align
-        Find tilted faces and turn the crop so the eyes are level (see above); ``False`` looks
-        only at the picture as it is and never turns the crop.
-    return_box
-        Also return the region of the picture that the crop shows, as a :class:`FaceBox`.
+    Args:
+        image: Anything :func:`~progan_tf.images.load_image` accepts: a path, URL, bytes,
+            upload, PIL image or array (greyscale and RGBA too).
+        size: ``None`` keeps the crop at the picture's resolution; an int gives a square, and
+            ``(height, width)`` a crop with that aspect ratio (the face's framing then holds
+            along the shorter side). Resizing is antialiased.
+        margin: Extra space on each side of the detected face box, as a fraction of the box's
+            side. ``0`` gives the bare box; the default ``0.11`` matches CelebA; larger values
+            show more hair and background.
+        cascade: The face detector: ``None`` for OpenCV's bundled
+            ``haarcascade_frontalface_default.xml``, the path of another cascade XML file, or a
+            loaded ``cv2.CascadeClassifier``.
+        align: Find tilted faces and turn the crop so the eyes are level (see above); ``False``
+            looks only at the picture as it is and never turns the crop.
+        return_box: Also return the region of the picture that the crop shows, as a
+            :class:`FaceBox`.
 
-    Returns
-    -------
-    np.ndarray or (np.ndarray, FaceBox)
-        The crop, float32 ``[H, W, 3]`` in ``[0, 1]``; with ``return_box=True`` also its region
-        ``(left, top, width, height)`` in the picture's pixels (it may reach past the borders),
-        with ``found``, ``angle`` and ``eyes`` attributes.
+    Returns:
+        The crop, float32 ``[H, W, 3]`` in ``[0, 1]``; with ``return_box=True`` a pair
+        ``(crop, box)``, the box being its region ``(left, top, width, height)`` in the
+        picture's pixels (it may reach past the borders), with ``found``, ``angle`` and
+        ``eyes`` attributes.
 
-    Raises
-    ------
-    ProganError
-        If OpenCV is not installed, ``margin`` is invalid, or ``cascade`` cannot be loaded.
-    ImageLoadError
-        If the picture cannot be loaded or ``size`` is invalid.
+    Raises:
+        OptionError: If ``margin`` or ``cascade`` is invalid.
+        ProganError: If OpenCV (with its Haar cascades) is not installed.
+        ImageLoadError: If the picture cannot be loaded or ``size`` is invalid.
 
-    Examples
-    --------
+    Example:
+    >>> import warnings
+    >>> from progan_tf.errors import FaceNotFoundWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FaceNotFoundWarning)
+    ...     crop, box = face_crop(np.zeros((60, 80, 3)), size=32, return_box=True)
+    >>> crop.shape, tuple(box), box.found  # no face in a black picture: the centre crop
+    ((32, 32, 3), (10, 0, 60, 60), False)
     >>> target = face_crop("selfie.jpg", size=128)                # doctest: +SKIP
-    >>> target, box = face_crop(upload_widget, 128, return_box=True)  # doctest: +SKIP
     """
     target = parse_size(size)
-    if (not isinstance(margin, (int, float, np.integer, np.floating)) or isinstance(margin, bool)
-            or not math.isfinite(margin) or margin < 0):
-        raise ProganError(f"margin must be a number >= 0 (the default {DEFAULT_MARGIN} matches "
-                          f"CelebA), got {margin!r}")
+    margin = check_number(margin, "margin", minimum=0, error=OptionError)
     cv2 = _import_cv2()
     detector = _load_cascade(cv2, cascade)
     pixels = load_image(image)
@@ -199,7 +202,9 @@ def face_crop(
         if target is None:
             side = min(height, width)
             target = (side, side)
-        box = FaceBox(_centre_box(height, width, target[1] / target[0]), found=False)
+        top, left, box_height, box_width = crop_box(height, width, "center",
+                                                    aspect=target[1] / target[0])
+        box = FaceBox((left, top, box_width, box_height), found=False)
         crop = load_image(pixels, size=target, crop="center")
         return (crop, box) if return_box else crop
 
@@ -231,7 +236,7 @@ def face_crop(
 def _import_cv2():
     """OpenCV, imported only when a face is wanted: it is an optional, 60 MB dependency."""
     try:
-        import cv2  # noqa: PLC0415
+        import cv2
     except ImportError:
         raise ProganError(f"face_crop needs OpenCV, which is not installed; "
                           f"{_INSTALL_HINT}") from None
@@ -250,17 +255,17 @@ def _load_cascade(cv2, cascade):
     if isinstance(cascade, (str, os.PathLike)):
         path = os.path.expanduser(os.fspath(cascade))
         if not os.path.isfile(path):
-            raise ProganError(f"cascade file {path!r} does not exist; pass the path of an "
+            raise OptionError(f"cascade file {path!r} does not exist; pass the path of an "
                               f"OpenCV cascade XML file, or cascade=None for the bundled one")
     else:
-        raise ProganError(f"cascade must be None, a path or a cv2.CascadeClassifier, got a "
+        raise OptionError(f"cascade must be None, a path or a cv2.CascadeClassifier, got a "
                           f"{type(cascade).__name__}")
     try:
         detector = cv2.CascadeClassifier(path)
     except (cv2.error, SystemError):  # OpenCV raises on malformed XML, returns empty on others
         detector = None
     if detector is None or detector.empty():
-        raise ProganError(f"{path!r} is not an OpenCV cascade XML file; pass a file like "
+        raise OptionError(f"{path!r} is not an OpenCV cascade XML file; pass a file like "
                           f"{_CASCADE_FILE}, or cascade=None for the bundled one")
     return detector
 
@@ -300,8 +305,10 @@ def _detection_copy(cv2, pixels: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 class _Face:
-    """A face found at ``box`` in ``image``, the detection copy turned by ``angle`` degrees;
-    ``turn`` maps the copy's pixels to ``image``'s."""
+    """A face found at ``box`` in ``image``, the detection copy turned by ``angle`` degrees.
+
+    ``turn`` maps the copy's pixels to ``image``'s.
+    """
 
     def __init__(self, box: np.ndarray, angle: float, image: np.ndarray, turn: np.ndarray):
         self.box, self.angle, self.image, self.turn = box, angle, image, turn
@@ -334,8 +341,10 @@ def _find_face_and_eyes(cv2, detector, grey: np.ndarray,
 
 def _faces(cv2, detector, grey: np.ndarray, angles: Sequence[float],
            near: np.ndarray | None = None):
-    """Yields ``(face, angle)`` for every face found, angle by angle, largest first (or nearest
-    ``near`` first, and only those within a face's width of it)."""
+    """Yields ``(face, angle)`` for every face found, angle by angle, largest first.
+
+    With ``near``, the nearest first, and only those within a face's width of it.
+    """
     if min(grey.shape) < _MIN_FACE_PIXELS:
         return  # too small to hold a face the detector could see
     centre = np.array([grey.shape[1], grey.shape[0]]) / 2
@@ -394,9 +403,11 @@ def _find_eyes(cv2, face: _Face) -> tuple | None:
 
 def _turned(cv2, grey: np.ndarray, centre: np.ndarray, angle: float,
             expand: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``grey`` turned by ``angle`` degrees about ``centre`` (``cv2.getRotationMatrix2D``'s
-    convention), and the 2x3 map from its pixels to the turned copy's; ``expand`` enlarges the
-    copy so that no corner is cut off."""
+    """``grey`` turned by ``angle`` degrees about ``centre``, and the map to the turned copy.
+
+    The angle follows ``cv2.getRotationMatrix2D``'s convention; the map is 2x3, from ``grey``'s
+    pixels to the turned copy's. ``expand`` enlarges the copy so that no corner is cut off.
+    """
     turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), 1.0)
     height, width = grey.shape[:2]
     if expand:
@@ -420,8 +431,10 @@ def _inverse(affine: np.ndarray) -> np.ndarray:
 
 def _cut_turned(cv2, pixels: np.ndarray, framed: tuple[int, int, int, int], centre: np.ndarray,
                 angle: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The region ``framed`` of the picture turned by ``angle`` about ``centre``, and that
-    region's box in the picture (the same size, about the point it came from)."""
+    """The region ``framed`` of the picture turned by ``angle`` about ``centre``, and its box.
+
+    The box is that region's in the picture: the same size, about the point it came from.
+    """
     left, top, width, height = framed
     turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), 1.0)
     turn[:, 2] -= (left, top)  # one resampling: turn, then shift the region to the origin
@@ -447,15 +460,6 @@ def _framing_box(face, margin: float, aspect: float) -> tuple[int, int, int, int
     box_height, box_width = max(1, box_height), max(1, box_width)
     return (round(centre_x - box_width / 2), round(centre_y - box_height / 2),
             box_width, box_height)
-
-
-def _centre_box(height: int, width: int, aspect: float) -> tuple[int, int, int, int]:
-    """The region ``(left, top, width, height)`` of ``load_image``'s centre crop."""
-    if width > height * aspect:
-        crop_width = max(1, round(height * aspect))
-        return (width - crop_width) // 2, 0, crop_width, height
-    crop_height = max(1, round(width / aspect))
-    return 0, (height - crop_height) // 2, width, crop_height
 
 
 def _cut(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

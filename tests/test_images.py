@@ -11,18 +11,21 @@ import threading
 import zlib
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
 
-from progan_tf import images
 from progan_tf.errors import ImageLoadError
-from progan_tf.images import (display_image, load_image, make_grid, save_image, show_grid,
-                              show_image, show_side_by_side, to_uint8)
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from progan_tf.images import (
+    area_resize,
+    crop_box,
+    crop_image,
+    from_signed_unit,
+    load_image,
+    parse_size,
+    save_image,
+    to_uint8,
+)
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
 
@@ -57,12 +60,6 @@ def sample_png(tmp_path) -> Path:
     path = tmp_path / "sample.png"
     halves(8, 4).save(path)
     return path
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def assert_halves(image: np.ndarray, left=RED, right=BLUE, atol=0.02):
@@ -464,13 +461,86 @@ def test_astronaut_jpeg_loads_like_a_direct_resize():
     assert np.abs(loaded - reference).mean() < 0.03
 
 
+def reference_celeba_box(height: int, width: int) -> tuple[int, int, int, int]:
+    """The CelebA crop as training computed it before crop_box existed (float32, half-even)."""
+    f32 = np.float32
+    height, width = f32(height), f32(width)
+    side = min(np.round(width * f32(128.0) / f32(178.0)), height)
+    top = np.clip(np.round(height * f32(121.0) / f32(218.0) - side / f32(2)), f32(0), height - side)
+    return int(top), int(np.round((width - side) / f32(2))), int(side), int(side)
+
+
+def test_crop_box_celeba_is_the_papers_square_at_every_size():
+    assert crop_box(218, 178, "celeba") == (57, 25, 128, 128)   # aligned CelebA
+    assert crop_box(109, 89, "celeba") == (28, 12, 64, 64)      # the 89x109 sample
+    for height in range(20, 260, 7):
+        for width in range(20, 260, 11):
+            assert crop_box(height, width, "celeba") == reference_celeba_box(height, width)
+
+
+def test_crop_box_center_and_none():
+    assert crop_box(100, 200) == (0, 50, 100, 100)
+    assert crop_box(200, 100, "center") == (50, 0, 100, 100)
+    assert crop_box(100, 200, "center", aspect=2.0) == (0, 0, 100, 200)
+    assert crop_box(100, 200, "center", aspect=0.5) == (0, 75, 100, 50)
+    # Margins are halved rounding half to even, as training data always was.
+    assert crop_box(100, 103) == (0, 2, 100, 100) and crop_box(100, 101) == (0, 0, 100, 100)
+    assert crop_box(37, 51, "none") == (0, 0, 37, 51)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: crop_box(10, 10, "top"), r"crop must be one of 'center', 'celeba', 'none'"),
+    (lambda: crop_box(10, 10, "center", aspect=0), "aspect must be a finite number > 0"),
+    (lambda: crop_box(10, 10, "celeba", aspect=2), "crop='celeba' cuts a square"),
+])
+def test_crop_box_refuses_bad_options(call, message):
+    with pytest.raises(ImageLoadError, match=message):
+        call()
+
+
+def test_crop_image_cuts_images_and_batches():
+    batch = np.arange(2 * 6 * 10 * 3).reshape(2, 6, 10, 3)
+    np.testing.assert_array_equal(crop_image(batch), batch[:, :, 2:8])
+    np.testing.assert_array_equal(crop_image(batch[0], "none"), batch[0])
+
+
+@pytest.fixture
+def celeba_sized_photo(tmp_path) -> Path:
+    """A 356x436 JPEG (twice aligned CelebA): big enough for the JPEG decoder's draft mode."""
+    rng = np.random.default_rng(5)
+    rows = np.linspace(0, 255, 436)[:, None, None]
+    pixels = np.clip(rows + rng.normal(0, 30, (436, 356, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(pixels).save(path, quality=90)
+    return path
+
+
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_celeba_crop_frames_a_photo_exactly_as_training_does(celeba_sized_photo, resolution):
+    data = pytest.importorskip("progan_tf.gan.data")
+    trained, upscaled = data.decode_training_image(celeba_sized_photo, resolution, crop="celeba")
+    loaded = load_image(celeba_sized_photo, size=resolution, crop="celeba")
+    assert loaded.dtype == np.float32 and not upscaled
+    # Training rounds to uint8 once; the float image rounds to the very same pixels.
+    np.testing.assert_array_equal(to_uint8(loaded), trained)
+    uncropped = load_image(celeba_sized_photo, crop="celeba")  # no size: the square itself
+    assert uncropped.shape == (256, 256, 3)
+    np.testing.assert_array_equal(area_resize(uncropped, (resolution, resolution)), loaded)
+
+
+def test_crop_none_is_crop_none_by_name(sample_png):
+    np.testing.assert_array_equal(load_image(sample_png, size=4, crop="none"),
+                                  load_image(sample_png, size=4, crop=None))
+
+
 @pytest.mark.parametrize("size, crop, message", [
     (0, "center", "size must be"),
     ((1, 2, 3), "center", "size must be"),
     ((64, -1), "center", "size must be"),
     (64.0, "center", "size must be"),
     ("64", "center", "size must be"),
-    (64, "top", "crop='top' is not supported"),
+    (64, "top", r"crop must be one of 'center', 'celeba', 'none'. Received: crop='top'"),
+    ((64, 32), "celeba", r"crop='celeba' cuts CelebA's square, but size=\(64, 32\)"),
 ])
 def test_bad_size_or_crop(sample_png, size, crop, message):
     with pytest.raises(ImageLoadError, match=message):
@@ -559,34 +629,6 @@ def test_to_uint8_rounds_and_clips():
     assert to_uint8(np.zeros((5, 4, 4, 3))).shape == (5, 4, 4, 3)
 
 
-def test_make_grid_layout():
-    batch = np.stack([np.full((4, 6, 3), index / 10, np.float32) for index in range(5)])
-    grid = make_grid(batch, ncols=3, padding=1, pad_value=0.9)
-    assert grid.shape == (2 * (4 + 1) + 1, 3 * (6 + 1) + 1, 3)
-    np.testing.assert_allclose(grid[1:5, 1:7], 0.0)
-    np.testing.assert_allclose(grid[1:5, 8:14], 0.1)
-    np.testing.assert_allclose(grid[6:10, 8:14], 0.4)  # fifth image: second row, second column
-    np.testing.assert_allclose(grid[6:10, 15:21], 0.9)  # empty slot
-    np.testing.assert_allclose(grid[0], 0.9)  # border
-    assert make_grid(batch).shape == (2 * 6 + 2, 3 * 8 + 2, 3)  # default: 3 columns, padding 2
-
-
-def test_make_grid_colored_padding_and_uint8_input():
-    grid = make_grid(np.zeros((2, 3, 3, 3), np.uint8), padding=1, pad_value=(1.0, 0.0, 0.0))
-    assert grid.shape == (5, 9, 3) and grid.dtype == np.float32
-    np.testing.assert_allclose(grid[0, 0], [1, 0, 0])
-    np.testing.assert_allclose(grid[1, 1], [0, 0, 0])
-
-
-def test_make_grid_bad_input():
-    with pytest.raises(ImageLoadError, match="images of one size"):
-        make_grid([np.zeros((4, 4, 3)), np.zeros((5, 4, 3))])
-    with pytest.raises(ImageLoadError, match="no images"):
-        make_grid(np.zeros((0, 4, 4, 3)))
-    with pytest.raises(ImageLoadError, match="ncols must be a positive int"):
-        make_grid(np.zeros((2, 4, 4, 3)), ncols=0)
-
-
 def test_save_image_round_trip_png_and_jpeg(tmp_path):
     pixels = np.random.default_rng(2).integers(0, 256, (16, 24, 3), dtype=np.uint8)
     path = save_image(pixels, tmp_path / "sub" / "out.png")
@@ -634,105 +676,20 @@ def test_save_image_bad_input(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_display_image_outside_ipython_returns_encoded_bytes(monkeypatch):
-    monkeypatch.setattr(images, "_in_ipython", lambda: False)
-    pixels = np.random.default_rng(3).integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    data = display_image(pixels)
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), pixels)
-    assert display_image(pixels, format="jpg")[:2] == b"\xff\xd8"
-    grid = Image.open(io.BytesIO(display_image(np.zeros((4, 5, 7, 3)))))
-    assert grid.size == (2 * 9 + 2, 2 * 7 + 2)
-    with pytest.raises(ImageLoadError, match="format='gif' is not supported"):
-        display_image(pixels, format="gif")
-
-
-def test_display_image_in_ipython_displays_once(monkeypatch):
-    ipython_display = pytest.importorskip("IPython.display")
-    shown = []
-    monkeypatch.setattr(images, "_in_ipython", lambda: True)
-    monkeypatch.setattr(ipython_display, "display", shown.append)
-    assert display_image(np.ones((3, 4, 3))) is None
-    assert len(shown) == 1 and isinstance(shown[0], ipython_display.Image)
-    assert Image.open(io.BytesIO(shown[0].data)).size == (4, 3)
-
-
-@pytest.mark.filterwarnings("error")
-def test_show_image_hides_axes_and_sets_title():
-    figure = show_image(np.zeros((8, 8, 3)), title="target")
-    (ax,) = figure.axes
-    assert not ax.axison and ax.get_title() == "target"
-    assert ax.images[0].get_array().shape == (8, 8, 3)
-
-    _, given = plt.subplots()
-    assert show_image(np.zeros((8, 8)), ax=given) is given.figure
-    batch_figure = show_image(np.zeros((4, 8, 8, 3)))
-    assert batch_figure.axes[0].images[0].get_array().shape == (2 * 10 + 2, 2 * 10 + 2, 3)
-
-
-@pytest.mark.filterwarnings("error")
-def test_show_grid_titles_and_layout():
-    batch = np.random.default_rng(4).random((5, 8, 8, 3))
-    figure = show_grid(batch, titles=[f"seed {i}" for i in range(5)], ncols=3)
-    assert len(figure.axes) == 6
-    assert [ax.get_title() for ax in figure.axes[:5]] == [f"seed {i}" for i in range(5)]
-    assert all(not ax.axison for ax in figure.axes)
-    assert len(figure.axes[5].images) == 0  # the spare slot stays empty
-    np.testing.assert_allclose(figure.axes[4].images[0].get_array(), batch[4], atol=1e-6)
-
-
-def test_pictures_in_figures_keep_sharp_pixels():
-    """A 32x32 face drawn on a 250-pixel axis must not be smoothed (issue 10, C15)."""
-    single = show_image(np.zeros((8, 8, 3)))
-    grid = show_grid(np.zeros((3, 8, 8, 3)))
-    pair = show_side_by_side([np.zeros((8, 8, 3)), np.ones((8, 8, 3))], ["a", "b"])
-    for figure in (single, grid, pair):
-        for ax in figure.axes:
-            assert all(image.get_interpolation() == "nearest" for image in ax.images)
-
-
-def test_show_grid_mixed_sizes_and_bad_titles():
-    figure = show_grid([np.zeros((8, 8, 3)), np.zeros((16, 4, 3))])
-    assert [ax.images[0].get_array().shape[:2] for ax in figure.axes] == [(8, 8), (16, 4)]
-    with pytest.raises(ImageLoadError, match=r"one title per image \(2\)"):
-        show_grid(np.zeros((2, 4, 4, 3)), titles=["only one"])
-    with pytest.raises(ImageLoadError, match="one title per image"):
-        show_grid(np.zeros((2, 4, 4, 3)), titles="ab")
-
-
-@pytest.mark.filterwarnings("error")
-def test_show_side_by_side():
-    figure = show_side_by_side([np.zeros((8, 8, 3)), np.ones((8, 8, 3))], ["target", "recovered"])
-    assert [ax.get_title() for ax in figure.axes] == ["target", "recovered"]
-    positions = [ax.get_position() for ax in figure.axes]
-    assert positions[0].y0 == pytest.approx(positions[1].y0)  # one row
-    assert positions[0].x0 < positions[1].x0
-
-
-def test_returned_figures_are_shown_once_in_notebooks(monkeypatch):
-    ipython_display = pytest.importorskip("IPython.display")
-    shown = []
-    monkeypatch.setattr(ipython_display, "display", shown.append)
-    figure = show_grid(np.zeros((2, 4, 4, 3)))
-
-    figure._ipython_display_()  # a window/widget backend (here Agg) shows open figures itself
-    assert shown == [] and figure.number in plt.get_fignums()
-
-    # Inline backend: the first display (the cell's value, or the backend's at the end of the
-    # cell) draws the figure and closes it, so the other one does not draw it again.
-    monkeypatch.setattr(matplotlib, "get_backend",
-                        lambda: "module://matplotlib_inline.backend_inline")
-    figure._ipython_display_()
-    assert len(shown) == 1 and shown[0].data[:4] == b"\x89PNG"
-    assert figure.number not in plt.get_fignums()
-
-    figure._ipython_display_()  # asked for again in a later cell: shown again
-    assert len(shown) == 2
-
-
-def test_parse_size_is_public_and_the_old_name_still_works():
-    from progan_tf.images import _parse_size, parse_size
-
+def test_parse_size_is_public():
     assert parse_size(None) is None and parse_size(4) == (4, 4) and parse_size((2, 3)) == (2, 3)
-    assert _parse_size is parse_size
     with pytest.raises(ImageLoadError, match="size must be None, a positive int or"):
         parse_size((0, 3))
+
+
+def test_from_signed_unit_maps_numpy_and_tensors_and_clips():
+    values = np.array([-1.5, -1.0, 0.0, 0.5, 1.0, 1.2], np.float32)
+    expected = [0.0, 0.0, 0.5, 0.75, 1.0, 1.0]
+    np.testing.assert_allclose(from_signed_unit(values), expected)
+    tf = pytest.importorskip("tensorflow")
+    tensor = from_signed_unit(tf.constant(values))
+    assert tf.is_tensor(tensor) and tensor.dtype == tf.float32
+    np.testing.assert_allclose(tensor.numpy(), expected)
+    graph = tf.function(from_signed_unit)  # graph-safe: a generator's output stays on device
+    np.testing.assert_allclose(graph(tf.constant(values)).numpy(), expected)
+

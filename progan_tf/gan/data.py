@@ -1,7 +1,8 @@
 """Training data: a folder of images decoded once with ``tf.data``, then streamed per phase.
 
 Decoding JPEGs is the slow part on a CPU, so every image is decoded (by
-:func:`progan_tf.images.load_image`, the loader the notebooks use), cropped and resized to the
+:func:`progan_tf.images.load_image`, the loader the notebooks use), cropped (by
+:func:`progan_tf.images.crop_box`, the crop geometry everything shares) and area-resized to the
 final resolution once and cached in memory as uint8 (8,000 images at 64x64 are 98 MB).  Each
 phase then gets a ``tf.data`` pipeline that area-downsamples the cache to its resolution, draws
 minibatches in a shuffled order, mirrors half of them and prefetches.
@@ -23,13 +24,17 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from progan_tf.checks import check_choice
+from progan_tf.constants import CROPS
 from progan_tf.errors import DatasetError, ImageLoadError
-from progan_tf.images import DEFAULT_MAX_PIXELS
+from progan_tf.images import DEFAULT_MAX_PIXELS, area_resize, crop_image, load_image, to_uint8
+
+__all__ = ["CROPS", "IMAGE_SUFFIXES", "ImageFolder", "decode_training_image", "describe",
+           "list_image_files", "load_image_folder", "training_dataset"]
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-CROPS = ("center", "celeba", "none")
 # Crops up to this many pixels are resized together in batches; larger ones one by one.
 _BATCHED_PIXELS = 512 * 512
 
@@ -45,15 +50,26 @@ class ImageFolder:
     upscaled: int
 
     @property
-    def resolution(self):
+    def resolution(self) -> int:
+        """The side of the decoded squares."""
         return self.images.shape[1]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.images)
 
 
-def list_image_files(directory):
-    """Image files under ``directory`` (recursively, sorted, by suffix)."""
+def list_image_files(directory: str | os.PathLike) -> list[str]:
+    """Image files under ``directory`` (recursively, sorted, by suffix).
+
+    Args:
+        directory: The folder.
+
+    Returns:
+        The paths, sorted.
+
+    Raises:
+        DatasetError: If the folder does not exist or holds no image files.
+    """
     root = Path(directory).expanduser()
     if not root.is_dir():
         raise DatasetError(f"training data folder {str(root)!r} does not exist or is not a "
@@ -66,100 +82,80 @@ def list_image_files(directory):
     return files
 
 
-def _crop_box(height, width, crop):
-    """(top, left, size_h, size_w) of the crop in pixels.
+def _too_large(path: str, max_pixels: int) -> bool:
+    """Whether a file that failed to load was refused for its size, judged from its header.
 
-    Computed in float32 with round-half-to-even, the arithmetic of the TensorFlow version this
-    replaced, so the crop of every image size is unchanged.
-    """
-    f32 = np.float32
-    height, width = f32(height), f32(width)
-    if crop == "celeba":
-        # The ProGAN paper's CelebA crop: a square of 128/178 of the width, centred at
-        # 121/218 of the height (for aligned 178x218 CelebA; scales to 89x109 exactly).
-        size = min(np.round(width * f32(128.0) / f32(178.0)), height)
-        top = np.clip(np.round(height * f32(121.0) / f32(218.0) - size / f32(2)), f32(0),
-                      height - size)
-        box = top, np.round((width - size) / f32(2)), size, size
-    elif crop == "center":
-        size = min(height, width)
-        box = np.round((height - size) / f32(2)), np.round((width - size) / f32(2)), size, size
-    else:
-        box = 0, 0, height, width
-    return tuple(int(value) for value in box)
-
-
-class _TooLarge(ImageLoadError):
-    """A picture with more pixels than the loader's limit (counted apart from broken files)."""
-
-
-def _read_upright(path, max_pixels) -> np.ndarray:
-    """float32 ``[H, W, 3]`` in [0, 1]: one file through :func:`progan_tf.images.load_image`.
-
-    The notebooks' loader is the one decoder for everything, so training sees what
-    ``load_image`` shows: EXIF orientation applied, transparency on white, greyscale expanded,
-    16-bit scaled -- and a picture with more than ``max_pixels`` pixels is refused from its
-    header, before a byte of it is decoded.
+    :func:`~progan_tf.images.load_image` refuses such a picture before decoding a byte of it;
+    the folder loader only asks afterwards, to count big pictures apart from broken files.
     """
     from PIL import Image
 
-    from progan_tf.images import load_image
-
     try:
-        with warnings.catch_warnings():  # the pixel limit below decides, not Pillow's warning
+        with warnings.catch_warnings():  # the pixel limit decides, not Pillow's warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(path)  # reads the header only
-    except Image.DecompressionBombError as error:
-        raise _TooLarge(f"{path} is too large to decode safely ({error})") from None
-    except Exception as error:  # noqa: BLE001 -- Pillow raises many types for non-images
-        raise ImageLoadError(f"could not read {path} as an image ({error})") from None
-    with opened:
-        width, height = opened.size
-        if width * height > max_pixels:
-            raise _TooLarge(f"{path} is {width}x{height} pixels, more than {max_pixels:,}; "
-                            f"shrink it first")
-        # The opened file (not the path), so that it is not opened twice; the same decoding.
-        return load_image(opened, crop=None, max_pixels=max_pixels)
+            with Image.open(path) as opened:  # reads the header only
+                return opened.width * opened.height > max_pixels
+    except Image.DecompressionBombError:
+        return True
+    except Exception:  # not an image at all: broken, not large
+        return False
 
 
-def decode_training_image(path, resolution: int, crop: str = "center",
+def decode_training_image(path: str | os.PathLike, resolution: int, crop: str = "center",
                           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, bool]:
     """One image exactly as training sees it: decoded upright, cropped, area-resized.
 
+    ``progan_tf.images.load_image(path, size=resolution, crop="celeba")`` gives the same picture
+    (as float32 in ``[0, 1]``, before rounding to uint8), so a user's photo can be framed as the
+    training faces were.
+
     Args:
-        path: an image file.
-        resolution: the side of the square result.
-        crop: one of :data:`CROPS`.
-        max_pixels: larger pictures are refused before they are decoded.
+        path: An image file.
+        resolution: The side of the square result.
+        crop: One of :data:`CROPS` (see :func:`progan_tf.images.crop_box`).
+        max_pixels: Larger pictures are refused before they are decoded.
 
     Returns:
         ``(uint8 [resolution, resolution, 3], upscaled)``; ``upscaled`` says the crop was
         smaller than ``resolution``.
 
     Raises:
-        ImageLoadError: if the file cannot be decoded or is too large.
+        ImageLoadError: If the file cannot be decoded or is too large, or ``crop`` is unknown.
+
+    Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from progan_tf.images import save_image
+    >>> path = save_image(np.zeros((218, 178, 3)), Path(tempfile.mkdtemp()) / "face.png")
+    >>> image, upscaled = decode_training_image(path, 64, crop="celeba")
+    >>> image.shape, image.dtype, upscaled
+    ((64, 64, 3), dtype('uint8'), False)
     """
     image, small = _cropped(str(path), resolution, crop, max_pixels)
     return _resize(image, resolution), small
 
 
-def _cropped(path, resolution, crop, max_pixels):
-    """The crop of one file (float32) and whether it is smaller than ``resolution``."""
-    image = _read_upright(path, max_pixels)
-    top, left, size_h, size_w = _crop_box(image.shape[0], image.shape[1], crop)
-    return image[top:top + size_h, left:left + size_w], min(size_h, size_w) < resolution
+def _cropped(path: str, resolution: int, crop: str,
+             max_pixels: int) -> tuple[np.ndarray, bool]:
+    """The crop of one file (float32) and whether it is smaller than ``resolution``.
+
+    The file goes through :func:`~progan_tf.images.load_image`, the notebooks' loader, so
+    training sees what ``load_image`` shows: EXIF orientation applied, transparency on white,
+    greyscale expanded, 16-bit scaled -- and a picture with more than ``max_pixels`` pixels is
+    refused from its header, before a byte of it is decoded.
+    """
+    image = crop_image(load_image(path, crop="none", max_pixels=max_pixels), crop)
+    return image, min(image.shape[:2]) < resolution
 
 
-def _resize(images, resolution):
+def _resize(images: np.ndarray, resolution: int) -> np.ndarray:
     """Float crops (one ``[H, W, 3]`` or a batch of one size) as uint8 at ``resolution``."""
-    if images.shape[-3:-1] != (resolution, resolution):  # an area resize to the same size is exact
-        images = tf.image.resize(images, [resolution, resolution], method="area",
-                                 antialias=True).numpy()
-    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return to_uint8(area_resize(images, (resolution, resolution)))
 
 
-def load_image_folder(directory, resolution, crop="center", batch_size=256,
-                      max_pixels=DEFAULT_MAX_PIXELS):
+def load_image_folder(directory: str | os.PathLike, resolution: int, crop: str = "center",
+                      batch_size: int = 256,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFolder:
     """Decode every image under ``directory`` to uint8 ``[N, resolution, resolution, 3]``.
 
     Files are decoded by :func:`progan_tf.images.load_image` in a thread pool (Pillow and
@@ -171,31 +167,28 @@ def load_image_folder(directory, resolution, crop="center", batch_size=256,
     is better trained at a lower resolution.
 
     Args:
-        directory: the folder (searched recursively).
-        resolution: the side of the decoded squares.
-        crop: one of :data:`CROPS`.
-        batch_size: unused; kept for older callers.
-        max_pixels: larger pictures are skipped without being decoded.
+        directory: The folder (searched recursively).
+        resolution: The side of the decoded squares.
+        crop: One of :data:`CROPS`.
+        batch_size: Unused; kept for older callers.
+        max_pixels: Larger pictures are skipped without being decoded.
 
     Returns:
         An :class:`ImageFolder`.
 
     Raises:
-        DatasetError: if the folder holds no image files, none can be decoded, or ``crop`` is
+        DatasetError: If the folder holds no image files, none can be decoded, or ``crop`` is
             unknown.
     """
     del batch_size
-    if crop not in CROPS:
-        raise DatasetError(f"unknown crop {crop!r}; use one of {', '.join(CROPS)}")
+    crop = check_choice(crop, "crop", CROPS, error=DatasetError)
     files = list_image_files(directory)
 
     def decode(path):
         try:
             image, small = _cropped(path, resolution, crop, max_pixels)
-        except _TooLarge:
-            return "large"
         except ImageLoadError:
-            return "broken"
+            return "large" if _too_large(path, max_pixels) else "broken"
         if image.shape[0] * image.shape[1] > _BATCHED_PIXELS:
             image = _resize(image, resolution)  # now, so that big crops are not kept around
         return image, small
@@ -235,11 +228,21 @@ def load_image_folder(directory, resolution, crop="center", batch_size=256,
     return ImageFolder(str(directory), images, [path for path, _ in decoded], skipped, upscaled)
 
 
-def training_dataset(images, resolution, batch_size, start_index=0, seed=0, mirror=True):
+def training_dataset(images: np.ndarray, resolution: int, batch_size: int,
+                     start_index: int = 0, seed: int = 0, mirror: bool = True) -> tf.data.Dataset:
     """An endless ``tf.data.Dataset`` of float32 batches in [-1, 1] at ``resolution``.
 
-    ``start_index`` is the number of images already shown: the stream starts exactly where a
-    run with the same seed would be after showing that many images.
+    Args:
+        images: The decoded cache, uint8 ``[N, R, R, 3]`` (an :class:`ImageFolder`'s images).
+        resolution: The phase's resolution; the cache is area-downsampled to it.
+        batch_size: Images per batch.
+        start_index: The number of images already shown: the stream starts exactly where a
+            run with the same seed would be after showing that many images.
+        seed: Fixes the order and the mirroring.
+        mirror: Mirror half of the images left to right (a function of the stream position).
+
+    Returns:
+        The dataset.
     """
     count = len(images)
     if images.shape[1] != resolution:
@@ -271,7 +274,7 @@ def training_dataset(images, resolution, batch_size, start_index=0, seed=0, mirr
             .prefetch(tf.data.AUTOTUNE))
 
 
-def describe(folder: ImageFolder):
+def describe(folder: ImageFolder) -> str:
     """One line for logs and metadata."""
     return (f"{len(folder)} images from {os.path.abspath(folder.directory)} at "
             f"{folder.resolution}x{folder.resolution} ({len(folder.skipped)} skipped, "
