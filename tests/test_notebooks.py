@@ -460,48 +460,8 @@ def test_colab_metadata_asks_for_a_gpu_only_where_wanted(path):
 
 
 # --------------------------------------------------------------------------------------------
-# progan_tf.notebook_setup
+# Stopping in one line (progan_tf.notebook itself is tested in tests/test_notebook_module.py)
 # --------------------------------------------------------------------------------------------
-
-
-def test_zoom_repeats_pixels_by_a_whole_factor():
-    from progan_tf.notebook_setup import zoom, zoom_factor
-
-    images = np.arange(2 * 4 * 3 * 3, dtype=np.float32).reshape(2, 4, 3, 3)
-    big = zoom(images, 3)
-    assert big.shape == (2, 12, 9, 3) and big.dtype == images.dtype
-    assert np.array_equal(big[:, ::3, ::3], images) and np.array_equal(big[:, 2::3, 2::3], images)
-    assert zoom(images[0], 2).shape == (8, 6, 3)
-    assert zoom_factor(32) == 6 and zoom_factor(16) == 12 and zoom_factor(128) == 1
-    assert zoom(np.zeros((32, 32, 3))).shape == (192, 192, 3)
-    for bad in (0, 1.5):
-        with pytest.raises(ValueError, match="factor"):
-            zoom(images, bad)
-
-
-def test_labelled_panels_captions_each_panel():
-    from progan_tf.notebook_setup import labelled_panels
-
-    frames = np.zeros((5, 20, 30, 3), np.float32)
-    still = np.ones((20, 40, 3), np.float32)
-    strip = labelled_panels([frames, still], ["frames", "target"])
-    assert strip.shape == (5, 36, 30 + 4 + 40, 3) and strip.dtype == np.uint8
-    assert (strip[:, 16:, :30] == 0).all() and (strip[:, 16:, 34:] == 255).all()
-    header = strip[0, :16]
-    assert (header[:, :30] < 128).any() and (header[:, 34:] < 128).any()  # text in each header
-    assert labelled_panels([still, still], ["a", "b"]).ndim == 3
-    with pytest.raises(ValueError, match="one label per panel"):
-        labelled_panels([still], ["a", "b"])
-    with pytest.raises(ValueError, match="one height"):
-        labelled_panels([still, frames[:, :10]], ["a", "b"])
-
-
-def test_notebook_stop_renders_as_one_line():
-    from progan_tf.notebook_setup import NotebookStop
-
-    assert issubclass(NotebookStop, Exception)
-    stop = NotebookStop("no network -- set MODEL_HANDLE = 'bundled'")
-    assert stop._render_traceback_() == ["NotebookStop: no network -- set MODEL_HANDLE = 'bundled'"]
 
 
 @pytest.mark.slow
