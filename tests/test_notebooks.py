@@ -1,4 +1,4 @@
-"""The notebooks: their structure (fast) and a top-to-bottom run of each with small parameters (slow).
+"""The notebooks: their structure (fast), and a top-to-bottom run of each, small parameters (slow).
 
 Runs are done like papermill: a cell of overrides is inserted after the cell tagged "parameters",
 and the notebook is executed with nbclient in a temporary folder, offline (``MODEL_HANDLE`` is the
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 try:
@@ -228,11 +227,11 @@ def test_parameters_cell_defaults_to_progan128_and_reads_env(path, monkeypatch):
             f"{path.name}: parameters cell line {node.lineno} is not an assignment or import"
     monkeypatch.delenv("PROGAN_TF_MODEL", raising=False)
     defaults = {}
-    exec(source, defaults)  # noqa: S102 -- our own notebook's assignments
+    exec(source, defaults)  # our own notebook's assignments
     assert defaults["MODEL_HANDLE"] == PROGAN_128_URL
     monkeypatch.setenv("PROGAN_TF_MODEL", "some/other/model")
     from_env = {}
-    exec(source, from_env)  # noqa: S102
+    exec(source, from_env)
     assert from_env["MODEL_HANDLE"] == "some/other/model"
 
 
@@ -319,7 +318,7 @@ def _execute(run, name: str, folder: Path, label: str) -> tuple[float, list]:
             cell_started = time.monotonic()
             try:
                 client.execute_cell(cell, index)
-            except Exception as error:  # noqa: BLE001 -- reported with the cell's source
+            except Exception as error:  # reported with the cell's source
                 what = ("a claim of its text does not hold" if index == len(run.cells) - 1
                         else f"cell {index} failed")
                 pytest.fail(f"{name} ({label}): {what}:\n{cell.source}\n\n"
@@ -346,8 +345,8 @@ def _seed_uses(source: str, namespace: dict) -> tuple[set, set]:
     def value(node):
         try:
             expression = compile(ast.Expression(node), "<seed>", "eval")
-            return eval(expression, dict(namespace))  # noqa: S307 -- the notebook's own code
-        except Exception:  # noqa: BLE001 -- a loop variable, say: compare the text
+            return eval(expression, dict(namespace))  # the notebook's own code
+        except Exception:  # a loop variable, say: compare the text
             return ast.unparse(node)
 
     sampled, searched = set(), set()
@@ -389,7 +388,7 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 
     nb = _read(path)
     namespace: dict = {}
-    exec(nb.cells[_tagged(nb, "parameters")[0]].source, namespace)  # noqa: S102
+    exec(nb.cells[_tagged(nb, "parameters")[0]].source, namespace)
     sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
     sources += [code for name, code in runnable_blocks(_guide()) if name == path.name]
     for source in sources:  # each answer block on its own, and the notebook as a whole
