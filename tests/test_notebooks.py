@@ -92,6 +92,9 @@ factor = zoomed.shape[1] // faces.shape[1]
 assert factor >= 1 and np.array_equal(zoomed[:, ::factor, ::factor], faces)
 """,
     "02_*.ipynb": """
+# "By default, scikit-image's astronaut photo is saved to a file and used, so this works offline"
+if not USE_NETWORK and not IMAGE_PATH:
+    assert picture_name.endswith("astronaut.png"), picture_name
 # "two random latents score close to 0": the start is not the answer
 assert abs(float(pt.cosine_similarity(start_z, true_z))) < 0.2
 # "recover_latent matches the image more closely" than the classic recipe
