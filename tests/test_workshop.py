@@ -30,7 +30,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -176,14 +175,16 @@ def test_parsers_on_a_small_guide():
     text = ('Open `01_a.ipynb` § "One" and\n§ "Two"; README.md § "Three".\n\n'
             '§ "Orphan"\n\n```python runnable=01_a.ipynb\nx = 1\n```\n'
             '```python\n# § "In code" is ignored\n```\n## Timetable\n\n| minutes | x |\n|---|---|\n'
-            '| 0–10 | a |\n| 10-90 | b |\n\n## Next\n* **E1.1** Do it. **Answer:** [A1.1](#a11-x).\n')
+            '| 0–10 | a |\n| 10-90 | b |\n\n## Next\n'
+            '* **E1.1** Do it. **Answer:** [A1.1](#a11-x).\n')
     assert section_references(text) == [("01_a.ipynb", "One"), ("01_a.ipynb", "Two"),
                                         ("README.md", "Three"), (None, "Orphan")]
     assert timetable_rows(text) == [(0, 10, "a"), (10, 90, "b")]
     assert runnable_blocks(text) == [("01_a.ipynb", "x = 1\n")]
     assert list(exercises(text)) == ["1.1"]
     assert headings(text) == ["Timetable", "Next"]
-    assert inline_code("Run `progan-tf demo\n  --out x` now.\n\n`a`") == ["progan-tf demo --out x", "a"]
+    assert inline_code("Run `progan-tf demo\n  --out x` now.\n\n`a`") == \
+        ["progan-tf demo --out x", "a"]
     assert cli_invocations("`progan-tf demo\n--out x`") == [["demo", "--out", "x"]]
     assert github_anchor("A1.2 A latent of the wrong size") == "a12-a-latent-of-the-wrong-size"
     assert github_anchor("Break: start the training run") == "break-start-the-training-run"
@@ -308,7 +309,7 @@ def _notebook_context(name: str) -> dict:
                  if nb.cells[i].cell_type == "code")
     namespace = {"__name__": "__workshop__"}
     for index in (parameters, first):
-        exec(compile(nb.cells[index].source, f"{name}[{index}]", "exec"), namespace)  # noqa: S102
+        exec(compile(nb.cells[index].source, f"{name}[{index}]", "exec"), namespace)
     return namespace
 
 
@@ -328,8 +329,8 @@ def test_runnable_blocks_run_against_the_bundled_model(name, codes, tmp_path, mo
     for number, code in enumerate(codes, 1):
         started = time.monotonic()
         try:
-            exec(compile(code, f"docs/workshop.md, {name} block {number}", "exec"), namespace)  # noqa: S102
-        except Exception as error:  # noqa: BLE001 -- reported with the block
+            exec(compile(code, f"docs/workshop.md, {name} block {number}", "exec"), namespace)
+        except Exception as error:  # reported with the block
             pytest.fail(f"{name} block {number} failed: {type(error).__name__}: {error}\n\n{code}",
                         pytrace=False)
         finally:
@@ -447,8 +448,10 @@ def test_help_lists_every_option_the_guide_uses():
             if arg.startswith("--")}
     table = set(re.findall(r"^\| `(--[a-z-]+)", _guide(), re.M))
     jupyter_own = {"--port", "--no-browser"}
-    undocumented = sorted((used | table) - jupyter_own - set(re.findall(r"--[a-z-]+", result.stdout)))
-    assert not undocumented, f"options the guide uses that the script does not document: {undocumented}"
+    documented = set(re.findall(r"--[a-z-]+", result.stdout))
+    undocumented = sorted((used | table) - jupyter_own - documented)
+    assert not undocumented, \
+        f"options the guide uses that the script does not document: {undocumented}"
 
 
 def test_print_command_starts_jupyter_in_notebooks():
@@ -529,7 +532,8 @@ def test_bad_input_is_one_line_and_exit_2(args, env, message):
 # and what is finally exec'd, without installing or starting anything.
 
 FAKE_SETUP = """#!/usr/bin/env bash
-echo "PIP_NO_INDEX=${PIP_NO_INDEX:-} PIP_FIND_LINKS=${PIP_FIND_LINKS:-}" > "$(dirname "$0")/../setup-ran"
+echo "PIP_NO_INDEX=${PIP_NO_INDEX:-} PIP_FIND_LINKS=${PIP_FIND_LINKS:-}" \\
+    > "$(dirname "$0")/../setup-ran"
 """
 FAKE_JUPYTER = """#!/usr/bin/env bash
 echo "cwd=$PWD"
@@ -625,7 +629,7 @@ def test_jupyter_starts_offline_with_the_venv_kernel(tmp_path):
                      JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                      JUPYTER_DATA_DIR=str(tmp_path / "data"))
     root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    log = open(tmp_path / "jupyter.log", "w")  # noqa: SIM115 -- closed in finally
+    log = open(tmp_path / "jupyter.log", "w")  # closed in finally
     server = subprocess.Popen(
         ["bash", str(SCRIPT), "--offline", "--no-setup", "--no-browser", f"--port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", *root],
