@@ -1,4 +1,4 @@
-"""Tests for progan_tf.metrics: Laplacian pyramid, SWD, MS-SSIM diversity, evaluate_generator."""
+"""Tests for progan_tf.metrics: Laplacian pyramid, SWD, PSNR/SSIM, MS-SSIM, evaluate_generator."""
 
 import functools
 import json
@@ -12,10 +12,23 @@ from PIL import Image, ImageFilter
 
 from progan_tf import metrics
 from progan_tf.errors import ImageLoadError, ModelLoadError
-from progan_tf.metrics import (MetricError, binomial_kernel, evaluate_generator, laplacian_pyramid,
-                               ms_ssim_diversity, ms_ssim_report, ms_ssim_settings,
-                               reconstruct_laplacian_pyramid, sliced_wasserstein_distance,
-                               swd_report)
+from progan_tf.metrics import (
+    MetricError,
+    binomial_kernel,
+    evaluate_generator,
+    laplacian_level,
+    laplacian_pyramid,
+    ms_ssim_diversity,
+    ms_ssim_report,
+    ms_ssim_settings,
+    psnr,
+    pyramid_sizes,
+    reconstruct_laplacian_pyramid,
+    sliced_wasserstein_distance,
+    ssim,
+    swd_report,
+)
+from progan_tf.metrics.swd import normalise_descriptors, sliced_wasserstein
 
 CELEBA = Path("/work/shared/data/celeba-8k")
 FAST = {"descriptors_per_image": 64}  # half the paper's patches: enough for orderings, 2x faster
@@ -105,6 +118,84 @@ def test_pyramid_of_a_flat_image_has_empty_band_pass_levels():
 def test_pyramid_rejects_too_many_levels():
     with pytest.raises(MetricError, match="num_levels=5 is too many for 16x16"):
         laplacian_pyramid(np.zeros((1, 16, 16, 3)), num_levels=5)
+    with pytest.raises(MetricError, match="num_levels=5 is too many for 16x16"):
+        laplacian_pyramid(tf.zeros((1, 16, 16, 3)), num_levels=5)
+    with pytest.raises(MetricError, match="num_levels must be a whole number >= 1"):
+        laplacian_pyramid(np.zeros((1, 16, 16, 3)), num_levels=0)
+
+
+@pytest.mark.parametrize("shape, num_levels", [((32, 32), None), ((33, 21), 4), ((32, 24), 3)])
+def test_pyramid_of_a_tensor_equals_the_pyramid_of_the_array(shape, num_levels):
+    images = np.random.default_rng(8).random((2, *shape, 3)).astype(np.float32)
+    from_array = laplacian_pyramid(images, num_levels)
+    from_tensor = laplacian_pyramid(tf.constant(images), num_levels)
+    assert all(tf.is_tensor(level) for level in from_tensor)
+    assert [level.shape for level in from_array] == [tuple(level.shape) for level in from_tensor]
+    for expected, level in zip(from_array, from_tensor):
+        np.testing.assert_array_equal(level.numpy(), expected)
+    np.testing.assert_allclose(reconstruct_laplacian_pyramid(from_tensor).numpy(), images,
+                               atol=1e-5)
+
+
+def test_pyramid_of_uint8_tensors_is_in_0_1():
+    pixels = np.random.default_rng(9).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    for expected, level in zip(laplacian_pyramid(pixels), laplacian_pyramid(tf.constant(pixels))):
+        np.testing.assert_allclose(level.numpy(), expected, atol=1e-6)
+
+
+def test_pyramid_traces_in_a_tf_function_and_passes_gradients():
+    # Latent recovery's "laplacian" loss traces the pyramid into its compiled search, for
+    # batches of any size: only the height and width need to be known while tracing.
+    images = np.random.default_rng(10).random((3, 32, 24, 3)).astype(np.float32)
+    target = laplacian_pyramid(images[:1], 3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 32, 24, 3], tf.float32)])
+    def loss_and_gradient(batch):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            levels = laplacian_pyramid(batch, 3)
+            assert [tuple(level.shape[1:]) for level in levels] == [(32, 24, 3), (16, 12, 3),
+                                                                    (8, 6, 3)]
+            loss = tf.add_n([tf.reduce_mean(tf.abs(level - expected))
+                             for level, expected in zip(levels, target)])
+        return loss, tape.gradient(loss, batch)
+
+    loss, gradient = loss_and_gradient(tf.constant(images))
+    assert float(loss) > 0.0
+    assert gradient.shape == images.shape and float(tf.reduce_max(tf.abs(gradient))) > 0.0
+    same, _ = loss_and_gradient(tf.constant(images[:1]))
+    assert float(same) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_pyramid_of_a_tensor_of_unknown_size_needs_num_levels():
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+    def levels(batch):
+        return laplacian_pyramid(batch, 2)[0]
+
+    np.testing.assert_allclose(levels(tf.zeros((1, 16, 16, 3))).numpy(), 0.0)
+    with pytest.raises(MetricError, match="pass num_levels"):
+        tf.function(laplacian_pyramid, autograph=False).get_concrete_function(
+            tf.TensorSpec([1, None, None, 3], tf.float32))
+
+
+def test_one_level_equals_that_level_of_the_pyramid():
+    images = np.random.default_rng(11).random((2, 33, 40, 3)).astype(np.float32)
+    pyramid = laplacian_pyramid(images, 3)
+    for index in range(3):
+        np.testing.assert_array_equal(laplacian_level(images, index, 3), pyramid[index])
+    with pytest.raises(MetricError, match=r"index must be a whole number in \[0, 2\]"):
+        laplacian_level(images, 3, 3)
+
+
+@pytest.mark.parametrize("size, options, expected", [
+    ((128, 128), {}, [(128, 128), (64, 64), (32, 32), (16, 16)]),
+    ((30, 64), {}, [(30, 64)]),
+    ((32, 24), {"min_size": 4, "max_levels": 5}, [(32, 24), (16, 12), (8, 6)]),
+    ((128, 128), {"min_size": 4, "max_levels": 5}, [(128, 128), (64, 64), (32, 32), (16, 16),
+                                                    (8, 8)]),
+])
+def test_pyramid_sizes(size, options, expected):
+    assert pyramid_sizes(*size, **options) == expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,7 +208,7 @@ def test_descriptor_normalisation_gives_mean_0_std_1_per_channel():
     scale = np.array([0.1, 1.0, 5.0], np.float32)
     offset = np.array([3.0, -1.0, 0.5], np.float32)
     descriptors = (rng.standard_normal((4000, 7, 7, 3)) * scale + offset).astype(np.float32)
-    normalised = metrics._normalise_descriptors(descriptors)
+    normalised = normalise_descriptors(descriptors)
     assert normalised.shape == (4000, 147)
     per_channel = normalised.reshape(-1, 7, 7, 3).astype(np.float64)
     np.testing.assert_allclose(per_channel.mean(axis=(0, 1, 2)), 0.0, atol=1e-5)
@@ -129,7 +220,7 @@ def test_descriptor_normalisation_gives_mean_0_std_1_per_channel():
 
 def test_normalisation_of_a_flat_channel_gives_zeros_not_nan():
     descriptors = np.ones((10, 7, 7, 3), np.float32)
-    assert np.all(metrics._normalise_descriptors(descriptors) == 0.0)
+    assert np.all(normalise_descriptors(descriptors) == 0.0)
 
 
 def test_sliced_wasserstein_of_shifted_points_is_the_mean_projected_shift():
@@ -138,8 +229,7 @@ def test_sliced_wasserstein_of_shifted_points_is_the_mean_projected_shift():
     rng = np.random.default_rng(3)
     points = rng.standard_normal((500, 4)).astype(np.float32)
     shift = np.array([1.0, -2.0, 0.0, 0.5], np.float32)
-    distance = metrics._sliced_wasserstein(points, points + shift, 64, 2,
-                                           np.random.default_rng(4))
+    distance = sliced_wasserstein(points, points + shift, 64, 2, np.random.default_rng(4))
     direction_rng = np.random.default_rng(4)  # the same draws: 2 repeats of 4x64 normals
     projected_shifts = []
     for _ in range(2):
@@ -147,7 +237,7 @@ def test_sliced_wasserstein_of_shifted_points_is_the_mean_projected_shift():
         axes /= np.linalg.norm(axes, axis=0, keepdims=True)
         projected_shifts.append(np.abs(shift @ axes))
     assert distance == pytest.approx(np.mean(projected_shifts), rel=1e-4)
-    assert metrics._sliced_wasserstein(points, points, 64, 2, rng) == 0.0
+    assert sliced_wasserstein(points, points, 64, 2, rng) == 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,15 +344,38 @@ def test_images_smaller_than_a_patch_are_refused():
 
 
 @pytest.mark.parametrize("option, message", [
-    ({"descriptors_per_image": 0}, "descriptors_per_image must be an int >= 1, got 0"),
-    ({"directions": 2.5}, "directions must be an int"),
-    ({"repeats": True}, "repeats must be an int"),
-    ({"seed": -1}, "seed must be an int >= 0, got -1"),
+    ({"descriptors_per_image": 0},
+     "descriptors_per_image must be a whole number >= 1. Received: descriptors_per_image=0"),
+    ({"directions": 2.5}, "directions must be a whole number"),
+    ({"repeats": True}, "repeats must be a whole number"),
+    ({"seed": -1}, "seed must be a whole number >= 0. Received: seed=-1"),
 ])
 def test_bad_swd_options_are_refused(option, message):
     images = np.zeros((2, 16, 16, 3))
     with pytest.raises(MetricError, match=message):
         sliced_wasserstein_distance(images, images, **option)
+
+
+# --------------------------------------------------------------------------------------------
+# PSNR and SSIM
+# --------------------------------------------------------------------------------------------
+
+
+def test_psnr_and_ssim_of_one_pair():
+    black, gray = np.zeros((16, 16, 3)), np.full((16, 16, 3), 0.1)
+    assert psnr(black, gray) == pytest.approx(20.0)
+    assert psnr(gray, gray) == math.inf
+    assert ssim(gray, gray) == pytest.approx(1.0)
+    assert ssim(black, np.random.default_rng(12).random((16, 16, 3))) < 0.1
+    # A generator's output for one latent, [1, H, W, 3], compares like the image itself.
+    assert psnr(black[np.newaxis], tf.constant(gray[np.newaxis])) == pytest.approx(20.0)
+    assert ssim(np.zeros((5, 5, 3)), np.zeros((5, 5, 3))) == pytest.approx(1.0)  # 5x5 window
+
+
+def test_psnr_refuses_images_of_different_sizes():
+    with pytest.raises(MetricError, match=r"cannot compare images of shapes \(8, 8, 3\) and "
+                                          r"\(9, 9, 3\).*load_image"):
+        psnr(np.zeros((8, 8, 3)), np.zeros((9, 9, 3)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +435,8 @@ def test_ms_ssim_needs_two_images():
 
 
 def test_ms_ssim_refuses_bad_num_pairs():
-    with pytest.raises(MetricError, match="num_pairs must be an int >= 1, got 0"):
+    with pytest.raises(MetricError, match="num_pairs must be a whole number >= 1. Received: "
+                                          "num_pairs=0"):
         ms_ssim_diversity(np.zeros((2, 32, 32, 3)), num_pairs=0)
 
 
@@ -418,7 +532,8 @@ def test_evaluate_generator_needs_four_real_images(faces):
 def test_evaluate_generator_progress_bar_on_request(faces, real_64, capsys, monkeypatch):
     # tqdm redraws only every `mininterval` seconds; an enormous one makes the check
     # independent of how fast this machine is (CI once drew only up to 16/24).
-    monkeypatch.setattr(metrics, "tqdm", functools.partial(metrics.tqdm, mininterval=1000))
+    monkeypatch.setattr(metrics.evaluate, "tqdm",
+                        functools.partial(metrics.evaluate.tqdm, mininterval=1000))
     evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10)
     assert capsys.readouterr().err == ""  # quiet by default (notebooks, scripts)
     result = evaluate_generator(ReplayGenerator(faces[:8]), real_64, num_images=8, num_pairs=10,
