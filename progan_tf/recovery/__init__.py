@@ -24,8 +24,11 @@ One idea per module:
 * :mod:`~progan_tf.recovery.losses` -- the losses, as objects;
 * :mod:`~progan_tf.recovery.features` -- the networks feature losses compare by;
 * :mod:`~progan_tf.recovery.starts` -- seeded starting latents;
-* :mod:`~progan_tf.recovery.result` -- :class:`RecoveryResult`, its pictures and files;
-* :mod:`~progan_tf.recovery.quality` -- PSNR, SSIM and the differentiable pyramid.
+* :mod:`~progan_tf.recovery.result` -- :class:`RecoveryResult`, its pictures and files.
+
+:func:`psnr` and :func:`ssim`, the scores a result reports, and the Laplacian pyramid of the
+``"laplacian"`` loss live in :mod:`progan_tf.metrics` with the other image metrics; the first
+two are re-exported here, where notebooks have always found them.
 
 Layering: recovery is inference code. It calls a generator through its public, graph-safe
 :meth:`~progan_tf.generator.Generator.synthesize`, and a discriminator through its public
@@ -44,6 +47,7 @@ Example::
 from __future__ import annotations
 
 from progan_tf.errors import RecoveryError
+from progan_tf.metrics.similarity import psnr, ssim
 from progan_tf.recovery.features import discriminator_extractor, perceptual_extractor
 from progan_tf.recovery.losses import (
                                        LOSSES,
@@ -57,7 +61,6 @@ from progan_tf.recovery.losses import (
                                        SSIMLoss,
                                        WeightedLoss,
 )
-from progan_tf.recovery.quality import psnr, ssim
 from progan_tf.recovery.result import RESULT_FILES, RecoveryResult, labelled_comparison, zoom_factor
 from progan_tf.recovery.search import recover_latent
 from progan_tf.recovery.settings import PRESETS, PRIORS, RecoverySettings

@@ -30,8 +30,9 @@ import tensorflow as tf
 
 from progan_tf.constants import RECOVERY_LOSSES
 from progan_tf.errors import RecoveryError
+from progan_tf.metrics.pyramid import laplacian_pyramid, pyramid_sizes
+from progan_tf.metrics.similarity import ssim_window
 from progan_tf.recovery.features import discriminator_extractor
-from progan_tf.recovery.quality import laplacian_pyramid, pyramid_levels, ssim_window
 
 __all__ = ["LOSSES", "DiscriminatorLoss", "FeatureLoss", "FunctionLoss", "LaplacianLoss",
            "MeanAbsoluteError", "MeanSquaredError", "PerceptualLoss", "RecoveryLoss", "SSIMLoss",
@@ -42,6 +43,9 @@ LOSSES = RECOVERY_LOSSES
 ``"perceptual"``, ``"discriminator"``."""
 
 PerImage = Callable[[tf.Tensor], tf.Tensor]
+
+MAX_PYRAMID_LEVELS = 5  # the Laplacian loss' pyramid has at most 5 levels,
+MIN_PYRAMID_SIZE = 4  # the coarsest at least 4x4 pixels
 
 
 class RecoveryLoss:
@@ -131,7 +135,8 @@ class LaplacianLoss(RecoveryLoss):
     name = "laplacian"
 
     def prepare(self, target: tf.Tensor) -> PerImage:
-        levels = pyramid_levels(*target.shape[1:3])
+        levels = len(pyramid_sizes(*target.shape[1:3], min_size=MIN_PYRAMID_SIZE,
+                                   max_levels=MAX_PYRAMID_LEVELS))
         target_pyramid = laplacian_pyramid(target, levels)
         return lambda images: tf.add_n([
             mean_per_image(tf.abs(level - target_level))
