@@ -27,7 +27,8 @@ from progan_tf.recovery import (
     recover_latent,
     ssim,
 )
-from progan_tf.recovery.search import SEARCHES, learning_rate, noise_strength
+from progan_tf.recovery.compiled import SEARCHES
+from progan_tf.recovery.search import learning_rate, noise_strength
 
 LATENT_DIM = 32
 SIZE = 16

@@ -14,6 +14,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from test_recovery import tiny_extractor  # the seeded extractor the reference used
 
 from progan_tf import testing
 from progan_tf.gan.networks import ProgressiveDiscriminator
@@ -60,15 +61,6 @@ def setup(tmp_path_factory):
     z *= np.float32(math.sqrt(32) / np.linalg.norm(z))
     start = np.random.default_rng(5).standard_normal((1, 32)).astype(np.float32)
     return generator, generator(z)[0].numpy(), start
-
-
-def tiny_extractor() -> keras.Model:
-    inputs = keras.Input((None, None, 3))
-    first = keras.layers.Conv2D(8, 3, activation="relu",
-                                kernel_initializer=keras.initializers.HeNormal(seed=0))(inputs)
-    second = keras.layers.Conv2D(8, 3, strides=2, activation="relu",
-                                 kernel_initializer=keras.initializers.HeNormal(seed=100))(first)
-    return keras.Model(inputs, [first, second])
 
 
 def seeded_discriminator() -> ProgressiveDiscriminator:

@@ -31,8 +31,8 @@ from progan_tf.recovery import (
     discriminator_extractor,
     recover_latent,
 )
+from progan_tf.recovery.compiled import SEARCHES
 from progan_tf.recovery.losses import get
-from progan_tf.recovery.search import SEARCHES
 
 FAST = {"progress": False, "frames_every": None}
 

@@ -18,7 +18,8 @@ Two ways to do it:
 One idea per module:
 
 * :mod:`~progan_tf.recovery.tutorial` -- the tutorial's recipe;
-* :mod:`~progan_tf.recovery.search` -- :func:`recover_latent`, its step, schedules and cache;
+* :mod:`~progan_tf.recovery.search` -- :func:`recover_latent` and its schedules;
+* :mod:`~progan_tf.recovery.compiled` -- the compiled step and the cache of compiled searches;
 * :mod:`~progan_tf.recovery.settings` -- :class:`RecoverySettings` and the named
   :data:`PRESETS`;
 * :mod:`~progan_tf.recovery.losses` -- the losses, as objects;

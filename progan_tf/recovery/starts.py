@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import LatentError, RecoveryError
 
 __all__ = ["RECOVERY_STREAM", "as_latent_rows", "check_seed", "initial_latents", "noise_seed",
-           "starting_latents"]
+           "starting_latents", "to_sphere"]
 
 RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
 """The ``spawn_key`` tag of every random stream a latent recovery draws from."""
@@ -124,6 +125,11 @@ def as_latent_rows(latents: Any) -> np.ndarray:
     if not np.isfinite(array).all():
         raise LatentError("the initial latents contain NaN or inf values; re-sample them")
     return array
+
+
+def to_sphere(latents: Any, radius: float) -> tf.Tensor:
+    """``latents`` scaled to norm ``radius`` along the last axis."""
+    return tf.math.l2_normalize(latents, axis=-1) * radius
 
 
 def _stream(seed: int, purpose: int) -> np.random.Generator:
