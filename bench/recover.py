@@ -30,8 +30,8 @@ target, so background load on the machine spreads over all rows alike.
 Timings: ``s/target`` is the whole call; ``ms/step`` is the optimisation loop divided by its
 steps (for ``recover_latent`` that includes tracing its ``tf.function``, which the first
 call with given options does -- the warm-up's for 8 restarts, the first target's for 1 --
-and later calls reuse); ``steady ms/step`` is the median time of one step without one-off costs (for the
-classic loop the time between consecutive steps; ``recover_latent`` runs
+and later calls reuse); ``steady ms/step`` is the median time of one step without one-off
+costs (for the classic loop the time between consecutive steps; ``recover_latent`` runs
 ``steps_per_execution`` steps per compiled call, so for it the time between calls divided by
 their steps). ``ms/restart-step`` divides ``ms/step`` by the restarts each step updates.
 
@@ -332,12 +332,10 @@ def execution_step_seconds(step_times: list[tuple[int, float]]) -> list[float]:
 
 
 def recover_steps_per_execution() -> int:
-    """``recover_latent``'s default ``steps_per_execution``."""
-    import inspect
+    """``recover_latent``'s default ``steps_per_execution`` (its default settings')."""
+    from progan_tf.recovery import RecoverySettings
 
-    from progan_tf.recovery import recover_latent
-
-    return inspect.signature(recover_latent).parameters["steps_per_execution"].default
+    return RecoverySettings().steps_per_execution
 
 
 def score(method: Method, target: Target, latent: np.ndarray, image: np.ndarray,

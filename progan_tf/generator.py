@@ -15,22 +15,28 @@ SavedModels both work; URLs are downloaded once, within a deadline, into hub's c
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from progan_tf.checks import check_whole_number
 from progan_tf.downloads import DEFAULT_MODEL_TIMEOUT
 from progan_tf.errors import LatentError, ModelLoadError, one_line
-from progan_tf.loading import (BUNDLED, PROGAN_128, PROGAN_128_KAGGLE, bundled_folder,
-                               load_module)
+from progan_tf.loading import BUNDLED, PROGAN_128, PROGAN_128_KAGGLE, bundled_folder, load_module
 
 __all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED",
-           "DEFAULT_MODEL_TIMEOUT"]
+           "DEFAULT_MODEL_TIMEOUT", "METADATA_FILE"]
 
 _bundled_folder = bundled_folder  # the old private name, still imported by tests/test_bundled.py
+
+METADATA_FILE = "metadata.json"
+"""The file in which an exported model (and the bundled one) describes itself."""
 
 
 class Generator:
@@ -39,39 +45,34 @@ class Generator:
     Usually made by :func:`load_generator`. Calling it maps latents ``[N, latent_dim]`` (or one
     ``[latent_dim]`` vector) to float32 images ``[N, H, W, 3]`` in [0, 1].
 
-    Parameters
-    ----------
-    signature : tf.types.experimental.ConcreteFunction
-        A signature (``loaded.signatures[name]``: one keyword input, dict of outputs) or a
-        concrete function with one positional input.
-    handle : str
-        Where the model came from; shown in messages and ``repr``.
-    chunk_size : int
-        Largest batch handed to the model at once; bigger batches run in chunks.
-    output_key : str, optional
-        Which output holds the images when the signature has several 4-D outputs.
-    module : object, optional
-        The loaded SavedModel the signature belongs to; kept so its variables stay alive.
-
-    Attributes
-    ----------
-    handle, latent_dim, image_shape, input_key, output_key, output_keys, chunk_size, signature
-        ``image_shape`` is ``(H, W, C)``; ``input_key`` is ``None`` for a positional input and
-        ``output_key`` ``None`` for a function that returns a single tensor; ``output_keys`` lists
-        every output the signature has.
-
-    Notes
-    -----
     Latents must be floating point: float32 is used as is, other float dtypes are cast. Integer
     and boolean arrays are refused rather than cast, because an int array in place of latents is
     almost always a mistake (a seed, a count or an index passed in the wrong place).
 
-    Examples
-    --------
-    >>> generator = load_generator(PROGAN_128)  # doctest: +SKIP
+    Args:
+        signature: A signature (``loaded.signatures[name]``: one keyword input, dict of
+            outputs) or a concrete function with one positional input.
+        handle: Where the model came from; shown in messages and ``repr``.
+        chunk_size: Largest batch handed to the model at once; bigger batches run in chunks.
+        output_key: Which output holds the images when the signature has several 4-D outputs.
+        module: The loaded SavedModel the signature belongs to; kept so its variables stay
+            alive.
+
+    Attributes:
+        handle: Where the model came from.
+        latent_dim: The latent size ``D``.
+        image_shape: ``(H, W, C)``.
+        input_key: The signature's input name; ``None`` for a positional input.
+        output_key: The image output's name; ``None`` for a function returning one tensor.
+        output_keys: Every output the signature has.
+        chunk_size: Largest batch run at once.
+        signature: The function that runs the model.
+
+    Example:
+    >>> generator = load_generator("bundled")
     >>> images = generator(np.random.default_rng(0).standard_normal((4, 512)))
     >>> images.shape
-    TensorShape([4, 128, 128, 3])
+    TensorShape([4, 32, 32, 3])
     """
 
     def __init__(
@@ -95,43 +96,35 @@ class Generator:
         self.output_keys = tuple(outputs) if isinstance(outputs, dict) else ()
         self.output_key, output_spec = _image_output(outputs, output_key, where)
         self.image_shape = self._image_shape(output_spec, where)
-        # Compiled latent searches of progan_tf.recovery.recover_latent, by options: tracing one
-        # costs about as much as a hundred steps, so later searches reuse it.
-        self._recovery_searches: dict = {}
 
     def __call__(
         self, latents: Any, *, clip: bool = True, chunk_size: int | None = None
     ) -> tf.Tensor:
-        """Generate images from latents.
+        """Generate images from latents: checked, in chunks, from any float array.
 
-        Parameters
-        ----------
-        latents : array-like, tf.Tensor or tf.Variable
-            ``[N, latent_dim]`` or a single ``[latent_dim]`` vector, any float dtype.
-        clip : bool
-            Clip to [0, 1] (progan-128's outputs overshoot slightly). ``tf.clip_by_value`` passes
-            gradients through for pixels inside the range.
-        chunk_size : int, optional
-            Overrides :attr:`chunk_size` for this call.
+        Args:
+            latents: ``[N, latent_dim]`` or a single ``[latent_dim]`` vector, any float dtype
+                (array-like, ``tf.Tensor`` or ``tf.Variable``).
+            clip: Clip to [0, 1] (progan-128's outputs overshoot slightly).
+                ``tf.clip_by_value`` passes gradients through for pixels inside the range.
+            chunk_size: Overrides :attr:`chunk_size` for this call.
 
-        Returns
-        -------
-        tf.Tensor
+        Returns:
             float32 ``[N, H, W, 3]``; ``[1, H, W, 3]`` for a single vector.
 
-        Raises
-        ------
-        LatentError
-            If the latents have the wrong size or rank, a non-float dtype, or NaN/inf values.
-            (Inside a ``tf.function`` the NaN/inf check raises ``tf.errors.InvalidArgumentError``
-            when the graph runs, and batches are chunked only if their size is static.)
+        Raises:
+            LatentError: If the latents have the wrong size or rank, a non-float dtype, or
+                NaN/inf values. (Inside a ``tf.function`` the NaN/inf check raises
+                ``tf.errors.InvalidArgumentError`` when the graph runs, and batches are chunked
+                only if their size is static.)
 
-        Examples
-        --------
-        >>> z = tf.Variable(tf.random.normal([1, generator.latent_dim]))  # doctest: +SKIP
+        Example:
+        >>> generator = load_generator("bundled")
+        >>> z = tf.Variable(tf.random.normal([1, generator.latent_dim]))
         >>> with tf.GradientTape() as tape:
-        ...     loss = tf.reduce_mean((generator(z) - target) ** 2)
-        >>> gradient = tape.gradient(loss, z)
+        ...     loss = tf.reduce_mean((generator(z) - 0.5) ** 2)
+        >>> tape.gradient(loss, z).shape
+        TensorShape([1, 512])
         """
         z = self._prepare(latents)
         size = self.chunk_size if chunk_size is None else _check_chunk_size(chunk_size)
@@ -139,13 +132,75 @@ class Generator:
         if count == 0:
             images = tf.zeros([0, *self.image_shape], tf.float32)
         elif count is None or count <= size:  # count is None only inside a tf.function
-            images = self._run(z)
+            images = self.synthesize(z, clip=False)
         else:
-            images = tf.concat([self._run(z[i:i + size]) for i in range(0, count, size)], axis=0)
+            images = tf.concat([self.synthesize(z[i:i + size], clip=False)
+                                for i in range(0, count, size)], axis=0)
         return tf.clip_by_value(images, 0.0, 1.0) if clip else images
 
+    def synthesize(self, latents: tf.Tensor, *, clip: bool = True) -> tf.Tensor:
+        """The model itself: latents ``[N, latent_dim]`` to float32 images, without any checks.
+
+        Calling the generator validates the latents, batches them and converts NumPy input;
+        this is what it runs after that. It is graph-safe -- usable inside a ``tf.function``
+        and differentiable -- and adds no ops of its own but a cast, so code that has already
+        checked its latents (the compiled latent search of :mod:`progan_tf.recovery`) calls it
+        directly: the NaN check of ``__call__`` would become a ``CheckNumerics`` op whose
+        gradient aborts a whole compiled step.
+
+        Args:
+            latents: A float tensor ``[N, latent_dim]`` (cast to the model's input dtype).
+            clip: Clip the images to [0, 1]; ``False`` returns the model's raw output, which
+                may overshoot slightly (and keeps a gradient there).
+
+        Returns:
+            float32 ``[N, H, W, 3]``.
+
+        Example:
+        >>> generator = load_generator("bundled")
+        >>> generator.synthesize(tf.zeros([2, generator.latent_dim])).shape
+        TensorShape([2, 32, 32, 3])
+        """
+        z = tf.cast(latents, self._input_dtype)
+        outputs = self.signature(**{self.input_key: z}) if self.input_key else self.signature(z)
+        images = tf.cast(outputs if self.output_key is None else outputs[self.output_key],
+                         tf.float32)
+        return tf.clip_by_value(images, 0.0, 1.0) if clip else images
+
+    @functools.cached_property
+    def metadata(self) -> dict:
+        """The model folder's ``metadata.json`` as a dict; ``{}`` if it has none.
+
+        Exports made by ``progan-tf export`` (and the bundled model) describe themselves there:
+        resolution, images shown, the training command, metrics. Read once, on first use; a
+        URL, a missing or unreadable file gives ``{}``.
+
+        Example:
+        >>> load_generator("bundled").metadata["resolution"]
+        32
+        """
+        if self.handle == BUNDLED:
+            source = bundled_folder().joinpath(METADATA_FILE)
+        elif "://" in self.handle or not os.path.isdir(os.path.expanduser(self.handle)):
+            return {}
+        else:
+            source = Path(os.path.expanduser(self.handle)) / METADATA_FILE
+        try:
+            metadata = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return metadata if isinstance(metadata, dict) else {}
+
     def raw(self, latents: Any, *, chunk_size: int | None = None) -> tf.Tensor:
-        """Like calling the generator, but returns the model's output unclipped."""
+        """Like calling the generator, but returns the model's output unclipped.
+
+        Args:
+            latents: As for calling the generator.
+            chunk_size: Overrides :attr:`chunk_size` for this call.
+
+        Returns:
+            float32 ``[N, H, W, 3]``, possibly a little outside [0, 1].
+        """
         return self(latents, clip=False, chunk_size=chunk_size)
 
     def iter_images(
@@ -156,44 +211,35 @@ class Generator:
         All latents are validated up front; images are computed only as the iterator is consumed,
         so 1,000 animation frames can be streamed to a video writer without ever holding them all.
 
-        Parameters
-        ----------
-        latents : array-like or tf.Tensor
-            ``[N, latent_dim]`` or a single ``[latent_dim]`` vector.
-        chunk_size : int, optional
-            Images per yielded chunk (default :attr:`chunk_size`).
-        clip : bool
-            Clip to [0, 1].
+        Args:
+            latents: ``[N, latent_dim]`` or a single ``[latent_dim]`` vector.
+            chunk_size: Images per yielded chunk (default :attr:`chunk_size`).
+            clip: Clip to [0, 1].
 
-        Yields
-        ------
-        np.ndarray
-            float32 ``[n, H, W, 3]`` with ``n <= chunk_size``, in order.
+        Returns:
+            An iterator of float32 arrays ``[n, H, W, 3]`` with ``n <= chunk_size``, in order.
 
-        Examples
-        --------
-        >>> for frames in generator.iter_images(path_latents, chunk_size=32):  # doctest: +SKIP
-        ...     for frame in frames:
-        ...         writer.append_data((frame * 255).astype("uint8"))
+        Raises:
+            LatentError: If the latents are invalid (checked before the first image is made).
+
+        Example:
+        >>> generator = load_generator("bundled")
+        >>> latents = np.random.default_rng(0).standard_normal((5, generator.latent_dim))
+        >>> [len(frames) for frames in generator.iter_images(latents, chunk_size=2)]
+        [2, 2, 1]
         """
         z = self._prepare(latents)
         size = self.chunk_size if chunk_size is None else _check_chunk_size(chunk_size)
 
         def chunks():
             for start in range(0, z.shape[0], size):
-                images = self._run(z[start:start + size])
-                yield (tf.clip_by_value(images, 0.0, 1.0) if clip else images).numpy()
+                yield self.synthesize(z[start:start + size], clip=clip).numpy()
 
         return chunks()
 
     def __repr__(self) -> str:
         return (f"Generator(handle={self.handle!r}, latent_dim={self.latent_dim}, "
                 f"image_shape={self.image_shape})")
-
-    def _run(self, z: tf.Tensor) -> tf.Tensor:
-        outputs = self.signature(**{self.input_key: z}) if self.input_key else self.signature(z)
-        images = outputs if self.output_key is None else outputs[self.output_key]
-        return tf.cast(images, tf.float32)
 
     def _prepare(self, latents: Any) -> tf.Tensor:
         """Validates latents and returns them as ``[N, latent_dim]`` in the model's input dtype.
@@ -238,7 +284,7 @@ class Generator:
         shape = output_spec.shape
         if None in shape[1:]:
             # TF1 graphs sometimes leave sizes unknown: ask the model once.
-            shape = self._run(tf.zeros([1, self.latent_dim], self._input_dtype)).shape
+            shape = self.synthesize(tf.zeros([1, self.latent_dim]), clip=False).shape
         height, width, channels = (int(v) for v in shape[1:])
         if channels != 3:
             raise ModelLoadError(
@@ -257,10 +303,8 @@ def load_generator(
 ) -> Generator:
     """Load a generator from TF Hub, Kaggle Models, a local folder, or the bundled model.
 
-    Parameters
-    ----------
-    handle : str or os.PathLike
-        One of
+    Args:
+        handle: One of
 
         * a TF Hub or Kaggle Models URL, e.g. :data:`PROGAN_128`
           (``"https://tfhub.dev/google/progan-128/1"``) or :data:`PROGAN_128_KAGGLE`;
@@ -274,38 +318,33 @@ def load_generator(
           the same after ``"kaggle:"`` to load it with ``kagglehub`` only;
         * a local folder holding a TF1 Hub module or a TF2 SavedModel (``~`` is expanded);
         * ``"bundled"``: the small generator shipped with progan-tf, for offline use.
-    chunk_size : int
-        Largest batch run through the model at once (see :class:`Generator`).
-    signature : str
-        Name of the signature to use. If the model has none by that name and ``signature`` is
-        ``"default"``, ``"serving_default"`` is used, else the model's only signature.
-    output_key : str, optional
-        Which output holds the images; needed only when the signature has several 4-D outputs.
-    timeout : float or None
-        Seconds the download of a URL may take in all -- connecting, redirects, every read and
-        waiting for another process that downloads the same model -- :data:`DEFAULT_MODEL_TIMEOUT`
-        (600 s: progan-128 is about 100 MB) by default; ``None`` for no limit. A download that
-        fails, times out or is interrupted leaves nothing in the cache. ``kagglehub`` applies
-        its own network timeouts.
 
-    Returns
-    -------
-    Generator
-        Its ``latent_dim`` and ``image_shape`` come from the model's signature.
+        chunk_size: Largest batch run through the model at once (see :class:`Generator`).
+        signature: Name of the signature to use. If the model has none by that name and
+            ``signature`` is ``"default"``, ``"serving_default"`` is used, else the model's only
+            signature.
+        output_key: Which output holds the images; needed only when the signature has several
+            4-D outputs.
+        timeout: Seconds the download of a URL may take in all -- connecting, redirects, every
+            read and waiting for another process that downloads the same model --
+            :data:`DEFAULT_MODEL_TIMEOUT` (600 s: progan-128 is about 100 MB) by default;
+            ``None`` for no limit. A download that fails, times out or is interrupted leaves
+            nothing in the cache. ``kagglehub`` applies its own network timeouts.
 
-    Raises
-    ------
-    ModelLoadError
-        If the handle is unknown, the download fails (no network, HTTP 403/404, too slow), the
-        cached or local copy is incomplete, or the model has no signature mapping latents to
-        images. The message is one line, raised without chained context.
+    Returns:
+        The :class:`Generator`; its ``latent_dim`` and ``image_shape`` come from the model's
+        signature.
 
-    Examples
-    --------
+    Raises:
+        ModelLoadError: If the handle is unknown, the download fails (no network, HTTP 403/404,
+            too slow), the cached or local copy is incomplete, or the model has no signature
+            mapping latents to images. The message is one line, raised without chained context.
+
+    Example:
     >>> generator = load_generator("https://tfhub.dev/google/progan-128/1")  # doctest: +SKIP
-    >>> generator.latent_dim, generator.image_shape
-    (512, (128, 128, 3))
-    >>> offline = load_generator("bundled")  # doctest: +SKIP
+    >>> offline = load_generator("bundled")
+    >>> offline.latent_dim, offline.image_shape
+    (512, (32, 32, 3))
     """
     chunk_size = _check_chunk_size(chunk_size)
     text = _handle_text(handle)
@@ -357,13 +396,16 @@ def _select_signature(module, name: str, handle: str):
 def _latent_input(function, where: str) -> tuple[str | None, tf.TensorSpec]:
     """The single latent input: (keyword or None for positional, its spec)."""
     args, kwargs = function.structured_input_signature
-    inputs = dict(kwargs) if kwargs else {None: spec for spec in args}
+    # Positional inputs are named by position in the message (a dict keyed by None would fold
+    # several of them into one and accept a two-input function).
+    inputs = dict(kwargs) if kwargs else {f"#{index}": spec for index, spec in enumerate(args)}
     if len(inputs) != 1:
         names = ", ".join(sorted(str(key) for key in inputs)) or "none"
         raise ModelLoadError(
             f"{where} takes {len(inputs)} inputs ({names}); progan-tf needs exactly one latent "
             f"input of shape [None, D]; pick another signature with signature=...")
     (key, spec), = inputs.items()
+    key = key if kwargs else None
     shape = getattr(spec, "shape", tf.TensorShape(None))
     dtype = getattr(spec, "dtype", None)
     if (shape.rank != 2 or shape[1] is None or shape[0] not in (None, -1)
@@ -421,8 +463,4 @@ def _is_image_spec(spec) -> bool:
 
 
 def _check_chunk_size(chunk_size: Any) -> int:
-    if (not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool)
-            or chunk_size < 1):
-        raise LatentError(f"chunk_size must be a positive int, got {chunk_size!r}; 32 suits a "
-                          f"128x128 model on most machines")
-    return int(chunk_size)
+    return check_whole_number(chunk_size, "chunk_size", error=LatentError)

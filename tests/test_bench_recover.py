@@ -1,9 +1,9 @@
 """Smoke test for ``bench/recover.py``, so the latent recovery benchmark cannot silently rot.
 
-One ``--quick`` run (2 + 2 targets) on a tiny stand-in generator (16-d latents, 16x16 images) and a temporary
-folder of made-up "faces" is shared by the checks; its JSON output is checked against its
-printed table, so the two cannot drift apart. The options and the real-face loader are tested
-in-process.
+One ``--quick`` run (2 + 2 targets) on a tiny stand-in generator (16-d latents, 16x16 images)
+and a temporary folder of made-up "faces" is shared by the checks; its JSON output is checked
+against its printed table, so the two cannot drift apart. The options and the real-face loader
+are tested in-process.
 """
 
 from __future__ import annotations

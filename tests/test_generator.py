@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -263,6 +263,46 @@ def test_generator_wraps_a_concrete_function():
     assert generator(latents(5, dim=6)).shape == (5, 4, 4, 3)
 
 
+def test_a_concrete_function_of_two_positional_inputs_is_refused():
+    # Positional inputs were once collected in a dict keyed by None, which folded two into one
+    # and accepted the function with its last input as the latent.
+    function = tf.function(lambda z, w: tf.zeros([1, 2, 2, 3]), autograph=False
+                           ).get_concrete_function(tf.TensorSpec([None, 4], tf.float32),
+                                                   tf.TensorSpec([None, 4], tf.float32))
+    with pytest.raises(ModelLoadError, match=r"takes 2 inputs \(#0, #1\)"):
+        Generator(function, handle="in-memory")
+
+
+def test_synthesize_is_the_unchecked_graph_safe_core_of_calling(tf2_saved_model_dir):
+    generator = load_generator(tf2_saved_model_dir)
+    z = latents(3, dim=generator.latent_dim)
+    np.testing.assert_array_equal(generator.synthesize(tf.constant(z)).numpy(),
+                                  generator(z).numpy())
+    np.testing.assert_array_equal(generator.synthesize(tf.constant(z), clip=False).numpy(),
+                                  generator.raw(z).numpy())
+    compiled = tf.function(generator.synthesize, autograph=False)
+    np.testing.assert_allclose(compiled(tf.constant(z)).numpy(), generator(z).numpy(), atol=1e-6)
+    # Unchecked: NaN latents give NaN images instead of a LatentError (the caller checks).
+    nan = tf.fill([1, generator.latent_dim], float("nan"))
+    assert np.isnan(generator.synthesize(nan, clip=False).numpy()).any()
+    with pytest.raises(LatentError):
+        generator(nan)
+
+
+def test_metadata_is_the_model_folders_metadata_json(tf2_saved_model_dir, tmp_path):
+    assert load_generator("bundled").metadata["format"] == "progan-tf export 1"
+    assert load_generator(tf2_saved_model_dir).metadata == {}  # a SavedModel without one
+    folder = tmp_path / "model"
+    shutil.copytree(tf2_saved_model_dir, folder)
+    (folder / "metadata.json").write_text('{"resolution": 32}')
+    generator = load_generator(folder)
+    assert generator.metadata == {"resolution": 32}
+    (folder / "metadata.json").write_text('{"resolution": 64}')
+    assert generator.metadata == {"resolution": 32}  # read once
+    (folder / "metadata.json").write_text("not json")
+    assert load_generator(folder).metadata == {}
+
+
 # --------------------------------------------------------------------------------------------
 # Latent errors
 # --------------------------------------------------------------------------------------------
@@ -294,9 +334,9 @@ def test_non_finite_latents_are_refused(stand_in_generator, value):
 
 @pytest.mark.parametrize("chunk_size", [0, -3, 2.5, True, "8"])
 def test_bad_chunk_size_is_refused(stand_in_generator, tf1_hub_module_dir, chunk_size):
-    with pytest.raises(LatentError, match="chunk_size must be a positive int"):
+    with pytest.raises(LatentError, match="chunk_size must be a whole number >= 1"):
         stand_in_generator(latents(1), chunk_size=chunk_size)
-    with pytest.raises(LatentError, match="chunk_size must be a positive int"):
+    with pytest.raises(LatentError, match="chunk_size must be a whole number >= 1"):
         load_generator(tf1_hub_module_dir, chunk_size=chunk_size)
 
 

@@ -13,14 +13,22 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from progan_tf import metrics, testing
-from progan_tf.errors import LatentError, ProganError
+from progan_tf import testing
+from progan_tf.errors import LatentError, MetricError, ProganError
 from progan_tf.gan.networks import ProgressiveDiscriminator
 from progan_tf.generator import load_generator
-from progan_tf.recovery import (RecoveryError, _laplacian_pyramid, _learning_rate,
-                                _noise_strength, discriminator_extractor,
-                                find_closest_latent_vector, perceptual_extractor, psnr,
-                                recover_latent, ssim)
+from progan_tf.recovery import (
+    RESULT_FILES,
+    RecoveryError,
+    discriminator_extractor,
+    find_closest_latent_vector,
+    perceptual_extractor,
+    psnr,
+    recover_latent,
+    ssim,
+)
+from progan_tf.recovery.compiled import SEARCHES
+from progan_tf.recovery.search import learning_rate, noise_strength
 
 LATENT_DIM = 32
 SIZE = 16
@@ -194,12 +202,12 @@ def test_recovery_on_the_progan_128_stand_in(stand_in_generator, capsys):
 
 
 def test_learning_rate_and_noise_schedules():
-    rates = [_learning_rate(step, 100, 0.1, 0.05, 0.25) for step in range(100)]
+    rates = [learning_rate(step, 100, 0.1, 0.05, 0.25) for step in range(100)]
     assert 0 < rates[0] < rates[2] < rates[4] == 0.1  # linear ramp-up over 5 steps
     assert rates[4:75] == [0.1] * 71
     assert all(a > b for a, b in zip(rates[75:], rates[76:]))  # cosine ramp-down
     assert 0 < rates[-1] < 0.001
-    strengths = [_noise_strength(step, 100, 0.05, 0.75) for step in range(100)]
+    strengths = [noise_strength(step, 100, 0.05, 0.75) for step in range(100)]
     assert strengths[0] == 0.0  # step 0 scores the starting latents themselves
     assert strengths[1] == pytest.approx(0.05 * (1 - 1 / 75) ** 2)
     assert strengths[37] == pytest.approx(0.05 * (1 - 37 / 75) ** 2)
@@ -231,9 +239,8 @@ def test_steps_per_execution_only_changes_how_steps_are_batched(small_generator,
 # --------------------------------------------------------------------------------------------
 
 
-def _tracings(generator) -> list[int]:
-    return [search.run_steps.experimental_get_tracing_count()
-            for search in generator._recovery_searches.values()]
+def tracings(generator) -> list[int]:
+    return [search.tracings for search in SEARCHES.searches(generator)]
 
 
 @pytest.mark.parametrize("loss", ["mse", "laplacian", [("perceptual", 1.0), ("ssim", 0.5)]])
@@ -248,7 +255,7 @@ def test_a_reused_search_gives_what_a_fresh_one_gives(small_model, known, loss):
     reused = load_generator(small_model)
     recover_latent(reused, other_target, seed=1, **options)
     second = recover_latent(reused, target, seed=2, initial_latents=z_true, **options)
-    assert _tracings(reused) == [1]
+    assert tracings(reused) == [1]
     fresh = recover_latent(load_generator(small_model), target, seed=2, initial_latents=z_true,
                            **options)
     np.testing.assert_allclose(second.loss_history, fresh.loss_history, rtol=1e-5, atol=1e-7)
@@ -260,9 +267,9 @@ def test_new_options_get_their_own_search_and_few_are_kept(small_model, known):
     generator = load_generator(small_model)
     for restarts in (1, 2, 3, 4, 5, 1):
         recover_latent(generator, target, steps=2, restarts=restarts, **FAST)
-    kept = [options.restarts for options in generator._recovery_searches]
+    kept = [search.options.restarts for search in SEARCHES.searches(generator)]
     assert kept == [3, 4, 5, 1]  # the 4 most recently used; restarts=1 traced again
-    assert _tracings(generator) == [1, 1, 1, 1]
+    assert tracings(generator) == [1, 1, 1, 1]
 
 
 def test_searches_with_custom_functions_are_traced_afresh(small_model, known):
@@ -287,7 +294,7 @@ def test_searches_with_custom_functions_are_traced_afresh(small_model, known):
     discriminator = ProgressiveDiscriminator(resolution=SIZE, fmap_max=16, stage_resolution=SIZE)
     recover_latent(generator, target, steps=1, restarts=1, loss="discriminator",
                    discriminator=discriminator, **FAST)
-    assert generator._recovery_searches == {}
+    assert SEARCHES.searches(generator) == []
 
 
 def test_a_search_started_from_a_callback_does_not_disturb_the_running_one(small_model, known):
@@ -302,7 +309,7 @@ def test_a_search_started_from_a_callback_does_not_disturb_the_running_one(small
 
     disturbed = recover_latent(generator, target, callback=nested, **options)
     np.testing.assert_allclose(disturbed.loss_history, plain.loss_history, rtol=1e-6)
-    assert _tracings(generator) == [1]  # the nested search got its own, uncached one
+    assert tracings(generator) == [1]  # the nested search got its own, uncached one
 
 # --------------------------------------------------------------------------------------------
 # Losses
@@ -338,15 +345,6 @@ def test_every_pixel_loss_improves_the_match(small_generator, known, loss):
     start_ssim = max(ssim(image, target) for image in small_generator(start))  # ~0.23
     assert result.ssim > start_ssim + 0.4
     assert result.best_loss < 0.5 * result.loss_history[0].min()
-
-
-def test_laplacian_pyramid_matches_the_numpy_metric():
-    images = np.random.default_rng(0).random((2, 32, 24, 3)).astype(np.float32)
-    ours = _laplacian_pyramid(tf.constant(images), 3)
-    reference = metrics.laplacian_pyramid(images, num_levels=3)
-    assert [level.shape for level in ours] == [level.shape for level in reference]
-    for level, expected in zip(ours, reference):
-        np.testing.assert_allclose(level.numpy(), expected, atol=1e-5)
 
 
 def tiny_extractor() -> keras.Model:
@@ -504,19 +502,22 @@ def test_grayscale_target_and_generator_batch_output(small_generator, known):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"steps": 0}, r"steps must be a positive int, got 0"),
-    ({"steps": -3}, r"steps must be a positive int, got -3"),
-    ({"restarts": 0}, r"restarts must be a positive int, got 0"),
+    ({"steps": 0}, r"steps must be a whole number >= 1. Received: steps=0"),
+    ({"steps": -3}, r"steps must be a whole number >= 1. Received: steps=-3"),
+    ({"restarts": 0}, r"restarts must be a whole number >= 1. Received: restarts=0"),
     ({"loss": "lpips"}, r"unknown loss 'lpips'; use one of mse, mae"),
     ({"loss": [("mse", -1.0)]}, r"weight of loss 'mse' must be a finite number >= 0"),
     ({"loss": "perceptual"}, r"loss='perceptual' needs feature_extractor="),
     ({"loss": "discriminator"}, r"loss='discriminator' needs discriminator="),
-    ({"prior": "ball"}, r"prior='ball' is not supported"),
-    ({"learning_rate": 0.0}, r"learning_rate must be a number > 0"),
-    ({"noise_ramp": 1.5}, r"noise_ramp must be a number > 0 and <= 1"),
-    ({"frames_every": 0}, r"frames_every must be a positive int"),
-    ({"steps_per_execution": 0}, r"steps_per_execution must be a positive int, got 0"),
-    ({"steps_per_execution": 2.5}, r"steps_per_execution must be a positive int, got 2.5"),
+    ({"prior": "ball"}, r"prior must be 'sphere', 'norm' or None. Received: prior='ball'"),
+    ({"learning_rate": 0.0}, r"learning_rate must be a finite number > 0"),
+    ({"noise_ramp": 1.5}, r"noise_ramp must be a finite number > 0 and <= 1"),
+    ({"frames_every": 0}, r"frames_every must be a whole number >= 1"),
+    ({"steps_per_execution": 0}, r"steps_per_execution must be a whole number >= 1"),
+    ({"steps_per_execution": 2.5}, r"Received: steps_per_execution=2.5"),
+    ({"seed": -1}, r"seed must be a whole number >= 0. Received: seed=-1"),
+    ({"stepz": 10}, r"recover_latent has no option stepz; its settings are steps, restarts"),
+    ({"settings": "fast"}, r"settings must be one of 'default', 'tutorial', 'photo'"),
 ])
 def test_bad_options_are_one_line_errors(small_generator, known, options, message):
     _, target = known
@@ -547,7 +548,7 @@ def test_psnr_and_ssim_helpers():
     noisy = np.clip(gray + np.random.default_rng(0).normal(0, 0.1, gray.shape), 0, 1)
     assert ssim(gray, gray) == pytest.approx(1.0)
     assert ssim(gray, noisy) < 0.5
-    with pytest.raises(RecoveryError, match=r"shapes \(16, 16, 3\) and \(8, 8, 3\)"):
+    with pytest.raises(MetricError, match=r"shapes \(16, 16, 3\) and \(8, 8, 3\)"):
         psnr(gray, np.zeros((8, 8, 3)))
 
 
@@ -560,10 +561,11 @@ def test_save_writes_every_file_and_animate_writes_a_gif(small_generator, known,
     _, target = known
     result = recover_latent(small_generator, target, steps=12, restarts=2, frames_every=3,
                             progress=False)
-    folder = result.save(tmp_path / "out")
-    names = {"target.png", "recovered.png", "comparison.png", "search.gif", "latent.npy",
-             "metrics.json"}
-    assert {path.name for path in folder.iterdir()} == names  # no temporary files left
+    written = result.save(tmp_path / "out")
+    folder = tmp_path / "out"
+    assert list(written) == list(RESULT_FILES)  # what it wrote, in the documented order
+    assert written == {name: folder / name for name in RESULT_FILES}
+    assert {path.name for path in folder.iterdir()} == set(RESULT_FILES)  # no temporary files
     np.testing.assert_array_equal(np.load(folder / "latent.npy"), result.latent)
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved["psnr"] == pytest.approx(result.psnr) and saved["steps"] == 12
@@ -576,3 +578,11 @@ def test_save_writes_every_file_and_animate_writes_a_gif(small_generator, known,
     gif = result.animate(tmp_path / "search.gif", fps=5, display=False)
     with Image.open(gif) as animation:
         assert animation.n_frames == len(result.frames) == 12 // 3 + 1
+
+
+def test_save_without_frames_says_it_wrote_no_search_gif(small_generator, known, tmp_path):
+    _, target = known
+    result = recover_latent(small_generator, target, steps=2, restarts=1, **FAST)
+    written = result.save(tmp_path / "out")
+    assert "search.gif" not in written
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(written)

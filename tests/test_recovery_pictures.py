@@ -45,7 +45,7 @@ def has_text(strip: np.ndarray) -> bool:
 
 
 def test_save_zooms_and_labels_the_comparison_and_the_search(result, tmp_path):
-    folder = result.save(tmp_path / "out")
+    folder = result.save(tmp_path / "out")["target.png"].parent
     assert folder == tmp_path / "out"
     strip = check_comparison(folder / "comparison.png", result, zoom=4)
     half = strip.shape[1] // 2
@@ -63,8 +63,8 @@ def test_save_zooms_and_labels_the_comparison_and_the_search(result, tmp_path):
 def test_the_recovered_label_says_the_psnr(result, tmp_path):
     # The same result with another PSNR gets another label over the recovered image only.
     other = type(result)(**{**result.__dict__, "psnr": result.psnr + 10.0})
-    strip = check_comparison(result.save(tmp_path / "a") / "comparison.png", result, 4)
-    other_strip = check_comparison(other.save(tmp_path / "b") / "comparison.png", result, 4)
+    strip = check_comparison(result.save(tmp_path / "a")["comparison.png"], result, 4)
+    other_strip = check_comparison(other.save(tmp_path / "b")["comparison.png"], result, 4)
     half = strip.shape[1] // 2
     np.testing.assert_array_equal(strip[:, :half], other_strip[:, :half])
     assert not np.array_equal(strip[:, half:], other_strip[:, half:])
@@ -72,7 +72,7 @@ def test_the_recovered_label_says_the_psnr(result, tmp_path):
 
 @pytest.mark.parametrize("zoom, factor", [(1, 1), (2, 2), ("auto", 4), (None, 4)])
 def test_explicit_and_automatic_zoom(result, tmp_path, zoom, factor):
-    folder = result.save(tmp_path / "out", zoom=zoom)
+    folder = result.save(tmp_path / "out", zoom=zoom)["target.png"].parent
     if factor > 1:  # at 1x (34 px per image) the labels need a wider picture
         check_comparison(folder / "comparison.png", result, factor)
     with Image.open(folder / "search.gif") as gif:

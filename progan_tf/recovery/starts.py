@@ -1,0 +1,137 @@
+"""Where a latent search starts: seeded random latents on their own stream, or the user's.
+
+:func:`~progan_tf.recovery.recover_latent`'s random numbers come from their own stream,
+``SeedSequence(seed, spawn_key=(RECOVERY_STREAM, purpose))``, never from ``default_rng(seed)``
+as ``sample_latents(n, dim, seed)`` does: a notebook that samples its "true" latent with SEED
+and then recovers it with ``seed=SEED`` would otherwise start restart 0 exactly at the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from progan_tf.checks import check_whole_number
+from progan_tf.errors import LatentError, RecoveryError
+
+__all__ = ["RECOVERY_STREAM", "as_latent_rows", "check_seed", "initial_latents", "noise_seed",
+           "starting_latents", "to_sphere"]
+
+RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
+"""The ``spawn_key`` tag of every random stream a latent recovery draws from."""
+
+STARTS, NOISE = 0, 1  # the purposes within that stream
+
+
+def check_seed(seed: Any) -> int:
+    """Accepts a search's seed, a whole number >= 0.
+
+    Raises:
+        RecoveryError: If ``seed`` is anything else.
+    """
+    return check_whole_number(seed, "seed", minimum=0, error=RecoveryError)
+
+
+def starting_latents(restarts: int, latent_dim: int, seed: int = 0) -> np.ndarray:
+    """The random starting latents of ``recover_latent(..., restarts=restarts, seed=seed)``.
+
+    They are standard normal (``recover_latent`` then scales them onto its sphere) and come from
+    their own stream, ``np.random.SeedSequence(seed, spawn_key=(RECOVERY_STREAM, 0))``, which
+    differs from :func:`~progan_tf.latents.sample_latents`' ``default_rng(seed)``: a latent
+    sampled with a seed is never a search's start with the same seed. Like ``sample_latents``,
+    more restarts only append rows. Use this to start another method where ``recover_latent``
+    starts (a benchmark, say).
+
+    Args:
+        restarts: How many latents (rows).
+        latent_dim: Their size.
+        seed: ``recover_latent``'s ``seed``, an int >= 0.
+
+    Returns:
+        float32 ``[restarts, latent_dim]``.
+
+    Raises:
+        RecoveryError: If an argument is not a valid count or seed.
+
+    Example:
+    >>> starting_latents(3, 512, seed=1).shape
+    (3, 512)
+    >>> bool((starting_latents(3, 512, seed=1)[:2] == starting_latents(2, 512, seed=1)).all())
+    True
+    """
+    restarts = check_whole_number(restarts, "restarts", error=RecoveryError)
+    latent_dim = check_whole_number(latent_dim, "latent_dim", error=RecoveryError)
+    return _stream(check_seed(seed), STARTS).standard_normal((restarts, latent_dim)).astype(
+        np.float32)
+
+
+def noise_seed(seed: int) -> int:
+    """The seed of the TF generator that draws a search's noise (and stochastic clipping's).
+
+    Example:
+    >>> noise_seed(0) == noise_seed(0) != noise_seed(1)
+    True
+    """
+    return int(_stream(check_seed(seed), NOISE).integers(0, 2**63 - 1))
+
+
+def initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int) -> np.ndarray:
+    """The ``[restarts, latent_dim]`` starts: ``initial``'s rows first, then random ones.
+
+    Args:
+        initial: ``None``, or ``[D]`` / ``[n, D]`` latents with ``n <= restarts``.
+        restarts: Rows wanted.
+        latent_dim: The generator's latent size ``D``.
+        seed: Seeds the random rows (:func:`starting_latents`).
+
+    Returns:
+        float32 ``[restarts, latent_dim]``.
+
+    Raises:
+        LatentError: If ``initial`` has the wrong shape or holds NaN/inf.
+    """
+    start = starting_latents(restarts, latent_dim, seed)
+    if initial is None:
+        return start
+    given = as_latent_rows(initial)
+    if given.shape[1] != latent_dim or len(given) > restarts:
+        raise LatentError(f"initial_latents has shape {tuple(given.shape)}; pass [{latent_dim}] "
+                          f"or [n, {latent_dim}] with n <= restarts={restarts}")
+    start[:len(given)] = given
+    return start
+
+
+def as_latent_rows(latents: Any) -> np.ndarray:
+    """``latents`` (``[D]`` or ``[n, D]``, finite) as a float32 ``[n, D]`` array.
+
+    Raises:
+        LatentError: If they cannot be converted, have another rank, or hold NaN/inf.
+
+    Example:
+    >>> as_latent_rows([0.5, 1.0]).shape
+    (1, 2)
+    """
+    try:
+        array = np.asarray(latents, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise LatentError(f"cannot use a {type(latents).__name__} as latents; pass a float array "
+                          f"[D] or [n, D]") from None
+    if array.ndim == 1:
+        array = array[np.newaxis]
+    if array.ndim != 2 or array.shape[1] == 0 or array.shape[0] == 0:
+        raise LatentError(f"latents must have shape [D] or [n, D], got {array.shape}")
+    if not np.isfinite(array).all():
+        raise LatentError("the initial latents contain NaN or inf values; re-sample them")
+    return array
+
+
+def to_sphere(latents: Any, radius: float) -> tf.Tensor:
+    """``latents`` scaled to norm ``radius`` along the last axis."""
+    return tf.math.l2_normalize(latents, axis=-1) * radius
+
+
+def _stream(seed: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed,
+                                                        spawn_key=(RECOVERY_STREAM, purpose)))
