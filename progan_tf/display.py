@@ -25,7 +25,7 @@ from PIL import Image
 
 from progan_tf.checks import check_choice, check_whole_number
 from progan_tf.constants import grid_columns
-from progan_tf.errors import ImageLoadError
+from progan_tf.errors import ImageLoadError, OptionError
 from progan_tf.pixels import as_image, as_images, to_uint8
 
 __all__ = ["MAX_SHOWN_SIDE", "SHOWN_SIDE", "display_image", "enlarge", "in_ipython",
@@ -66,7 +66,8 @@ def make_grid(
         float32 ``[rows * (H + padding) + padding, ncols * (W + padding) + padding, 3]``.
 
     Raises:
-        ImageLoadError: If there are no images, they differ in size, or an option is invalid.
+        ImageLoadError: If there are no images, or they differ in size.
+        OptionError: If ``ncols`` or ``padding`` is invalid.
 
     Example:
     >>> make_grid(np.zeros((6, 32, 32, 3)), ncols=3).shape
@@ -79,7 +80,7 @@ def make_grid(
         raise ImageLoadError(f"make_grid needs images of one size, got "
                              f"{sorted({tile.shape[:2] for tile in tiles})}; resize them first "
                              f"or use show_grid")
-    padding = check_whole_number(padding, "padding", minimum=0, error=ImageLoadError)
+    padding = check_whole_number(padding, "padding", minimum=0)
     ncols = _columns(len(tiles), ncols)
     nrows = math.ceil(len(tiles) / ncols)
     height, width, _ = tiles[0].shape
@@ -95,12 +96,12 @@ def make_grid(
 
 def _columns(count: int, ncols: int | None) -> int:
     if ncols is not None:
-        ncols = check_whole_number(ncols, "ncols", error=ImageLoadError)
+        ncols = check_whole_number(ncols, "ncols")
     return grid_columns(count, ncols)
 
 
 def zoom_factor(image_size: int | Sequence[int], zoom: int | str | None = None, *,
-                target: int = SHOWN_SIDE, error: type[Exception] = ImageLoadError) -> int:
+                target: int = SHOWN_SIDE, error: type[Exception] = OptionError) -> int:
     """The whole factor by which pictures of ``image_size`` are shown: THE zoom rule.
 
     Automatic (``zoom=None`` or ``"auto"``): the smallest whole factor that makes the picture's
@@ -114,13 +115,13 @@ def zoom_factor(image_size: int | Sequence[int], zoom: int | str | None = None, 
         zoom: ``None`` or ``"auto"`` for the automatic factor, or a whole number >= 1.
         target: Pixels the smaller side should reach automatically (default 128).
         error: The exception class to raise for an invalid ``zoom`` (default
-            :class:`~progan_tf.errors.ImageLoadError`; recovery passes its own).
+            :class:`~progan_tf.errors.OptionError`; recovery passes its own).
 
     Returns:
         The factor, an int >= 1.
 
     Raises:
-        ImageLoadError: (or ``error``) If ``zoom`` is not a whole number >= 1, None or "auto",
+        OptionError: (or ``error``) If ``zoom`` is not a whole number >= 1, None or "auto",
             or makes the picture larger than :data:`MAX_SHOWN_SIDE` pixels.
 
     Example:
@@ -159,7 +160,8 @@ def enlarge(images: Any, factor: int) -> np.ndarray:
         The enlarged array, ``factor`` times higher and wider (the input itself for 1).
 
     Raises:
-        ImageLoadError: If ``images`` is not 3- or 4-dimensional, or ``factor`` is invalid.
+        ImageLoadError: If ``images`` is not 3- or 4-dimensional.
+        OptionError: If ``factor`` is not a whole number >= 1.
 
     Example:
     >>> enlarge(np.array([[[1], [2]]]), 2)[..., 0]
@@ -170,7 +172,7 @@ def enlarge(images: Any, factor: int) -> np.ndarray:
     if pixels.ndim not in (3, 4):
         raise ImageLoadError(f"enlarge needs an image [H, W, C] or a batch [N, H, W, C], got "
                              f"shape {pixels.shape}")
-    factor = check_whole_number(factor, "factor", error=ImageLoadError)
+    factor = check_whole_number(factor, "factor")
     if factor == 1:
         return pixels
     height_axis = pixels.ndim - 3
@@ -201,8 +203,8 @@ def labelled_panels(panels: Sequence[Any], labels: Sequence[str], zoom: int = 1)
         images, ``[N, ...]`` when a panel is animated; the panels' area is at the bottom left.
 
     Raises:
-        ImageLoadError: If the labels do not match the panels, or the panels differ in height
-            or (animations) in frame count.
+        ImageLoadError: If the panels differ in height or (animations) in frame count.
+        OptionError: If the labels do not match the panels, or ``zoom`` is invalid.
 
     Example:
     >>> target, frames = np.zeros((32, 32, 3)), np.ones((5, 32, 32, 3))
@@ -216,9 +218,9 @@ def labelled_panels(panels: Sequence[Any], labels: Sequence[str], zoom: int = 1)
 
     panels, labels = list(panels), [str(label) for label in labels]
     if len(panels) != len(labels) or not panels:
-        raise ImageLoadError(f"labelled_panels needs one label per panel, got {len(panels)} "
+        raise OptionError(f"labelled_panels needs one label per panel, got {len(panels)} "
                              f"panels and {len(labels)} labels")
-    zoom = check_whole_number(zoom, "zoom", error=ImageLoadError)
+    zoom = check_whole_number(zoom, "zoom")
     stacks, animated = _frame_stacks(panels)
     padding = zoom * _GRID_PADDING
     widths = [zoom * stack.shape[2] for stack in stacks]
@@ -315,7 +317,8 @@ def display_image(image: Any, format: str = "png") -> bytes | None:  # IPython's
         bytes.
 
     Raises:
-        ImageLoadError: If the image cannot be converted or the format is unknown.
+        ImageLoadError: If the image cannot be converted.
+        OptionError: If the format is unknown.
 
     Example:
     >>> display_image(np.zeros((4, 4, 3)))[:4]  # outside a notebook: the PNG file's bytes
@@ -323,7 +326,7 @@ def display_image(image: Any, format: str = "png") -> bytes | None:  # IPython's
     """
     image_format = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg"}.get(str(format).lower())
     if image_format is None:
-        raise ImageLoadError(f'format={format!r} is not supported; use "png" or "jpeg"')
+        raise OptionError(f'format={format!r} is not supported; use "png" or "jpeg"')
     tiles = as_images(image)
     picture = tiles[0] if len(tiles) == 1 else make_grid(tiles)
     buffer = io.BytesIO()
@@ -431,8 +434,8 @@ def show_grid(
         call ``plt.show()``.
 
     Raises:
-        ImageLoadError: If there are no images, the titles do not match, or ``ncols`` is
-            invalid.
+        ImageLoadError: If there are no images.
+        OptionError: If the titles do not match the images, or ``ncols`` is invalid.
 
     Example:
     >>> figure = show_grid(np.zeros((5, 8, 8, 3)), titles=[f"seed {s}" for s in range(5)])
@@ -446,8 +449,8 @@ def show_grid(
         raise ImageLoadError("show_grid got no images; pass a batch with at least one image")
     if titles is not None:
         if isinstance(titles, (str, bytes)) or len(titles) != len(tiles):
-            raise ImageLoadError(f"titles must be a list with one title per image ({len(tiles)}), "
-                                 f"got {titles!r}")
+            raise OptionError(f"titles must be a list with one title per image ({len(tiles)}), "
+                              f"got {titles!r}")
     ncols = _columns(len(tiles), ncols)
     nrows = math.ceil(len(tiles) / ncols)
     if figsize is None:

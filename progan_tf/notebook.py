@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from progan_tf import display
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import DatasetError, ImageLoadError, NotebookStop, OptionError, one_line
 from progan_tf.fileio import write_bytes
@@ -44,31 +45,31 @@ DISPLAY_SIZE = 192
 
 DRIVE_MOUNT = "/content/drive"  # where Colab mounts Google Drive, by its own convention
 
-_HEADER_HEIGHT = 16  # room for one line of Pillow's built-in font
-_GAP = 4  # white pixels between panels
-
-
 # Showing small pictures ----------
 def zoom_factor(height: int, size: int = DISPLAY_SIZE) -> int:
-    """The largest whole factor that keeps a picture ``height`` pixels high within ``size``.
+    """The whole factor that shows a picture ``height`` pixels high at least ``size`` high.
+
+    The notebooks' target is larger than the files' (:data:`DISPLAY_SIZE`, 192 screen pixels,
+    against 128 for saved pictures) because a notebook shows pictures beside text; the rule
+    itself is the package's one: :func:`progan_tf.display.zoom_factor`.
 
     Args:
         height: The picture's height in pixels.
-        size: About the height wanted; pictures at least half as high are not enlarged.
+        size: The height wanted, in pixels (default :data:`DISPLAY_SIZE`).
 
     Returns:
-        ``max(1, size // height)``.
+        The smallest whole factor ``f`` with ``f * height >= size`` (at least 1).
 
     Raises:
         OptionError: If ``height`` or ``size`` is not a whole number >= 1.
 
     Example:
-    >>> zoom_factor(32), zoom_factor(16), zoom_factor(128)
+    >>> zoom_factor(32), zoom_factor(16), zoom_factor(256)
     (6, 12, 1)
     """
     height = check_whole_number(height, "height")
     size = check_whole_number(size, "size")
-    return max(1, size // height)
+    return display.zoom_factor(height, target=size, error=OptionError)
 
 
 def zoom(images: Any, factor: int | None = None, size: int = DISPLAY_SIZE) -> np.ndarray:
@@ -80,93 +81,28 @@ def zoom(images: Any, factor: int | None = None, size: int = DISPLAY_SIZE) -> np
     Args:
         images: A NumPy array or tensor, any dtype (kept).
         factor: The enlargement; by default :func:`zoom_factor` of the height and ``size``.
-        size: About the height wanted when ``factor`` is not given.
+        size: The height wanted when ``factor`` is not given (default :data:`DISPLAY_SIZE`).
 
     Returns:
         The enlarged array, ``factor`` times higher and wider.
 
     Raises:
-        OptionError: If ``images`` is not ``[H, W, C]``/``[N, H, W, C]``, or ``factor`` < 1.
+        ImageLoadError: If ``images`` is not ``[H, W, C]``/``[N, H, W, C]``, or ``factor`` < 1.
 
     Example:
     >>> zoom(np.eye(2, dtype=int)[..., None], 2)[..., 0].tolist()
     [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]
     """
     pixels = np.asarray(images)
-    if pixels.ndim not in (3, 4):
-        raise OptionError(f"zoom needs an image [H, W, C] or a batch [N, H, W, C]. Received: "
-                          f"images of shape {pixels.shape}")
-    height_axis = pixels.ndim - 3
-    if factor is None:
-        factor = zoom_factor(pixels.shape[height_axis], size)
+    if factor is None and pixels.ndim in (3, 4):
+        factor = zoom_factor(pixels.shape[pixels.ndim - 3], size)
     if isinstance(factor, float) and factor.is_integer():
         factor = int(factor)
-    factor = check_whole_number(factor, "factor")
-    if factor == 1:
-        return pixels
-    return pixels.repeat(factor, axis=height_axis).repeat(factor, axis=height_axis + 1)
+    return display.enlarge(pixels, factor)
 
 
-def labelled_panels(panels: Sequence[Any], labels: Sequence[str]) -> np.ndarray:
-    """Pictures or animations side by side, each under a one-line caption, as uint8.
-
-    Args:
-        panels: Equally high images ``[H, W, 3]`` or frame stacks ``[N, H, W, 3]``, uint8 or
-            floats in [0, 1]. Single images are repeated to the frame count of the stacks, so a
-            fixed target can stand beside an animation.
-        labels: One caption per panel, drawn in black on white above it (cut to fit).
-
-    Returns:
-        uint8 ``[H + 16, W_total, 3]`` for images only, else ``[N, H + 16, W_total, 3]``.
-
-    Raises:
-        OptionError: If the labels do not match the panels, or the panels do not fit together.
-
-    Example:
-    >>> labelled_panels([np.zeros((20, 30, 3)), np.ones((20, 40, 3))], ["a", "b"]).shape
-    (36, 74, 3)
-    """
-    from PIL import Image, ImageDraw
-
-    if len(panels) != len(labels) or not panels:
-        raise OptionError(f"labelled_panels needs one label per panel. Received: "
-                          f"{len(panels)} panels and {len(labels)} labels")
-    stacks = [_as_uint8(panel) for panel in panels]
-    animated = [stack for stack in stacks if stack.ndim == 4]
-    frames = len(animated[0]) if animated else 1
-    if any(len(stack) != frames for stack in animated):
-        raise OptionError(f"the animated panels have different frame counts. Received: "
-                          f"{[len(stack) for stack in animated]}")
-    stacks = [stack if stack.ndim == 4 else np.broadcast_to(stack, (frames, *stack.shape))
-              for stack in stacks]
-    heights = {stack.shape[1] for stack in stacks}
-    if len(heights) != 1:
-        raise OptionError(f"labelled_panels needs panels of one height; zoom them to the same "
-                          f"size first. Received: heights {sorted(heights)}")
-    height = heights.pop()
-    widths = [stack.shape[2] for stack in stacks]
-    total = sum(widths) + _GAP * (len(stacks) - 1)
-    canvas = np.full((frames, _HEADER_HEIGHT + height, total, 3), 255, np.uint8)
-    header = Image.fromarray(canvas[0, :_HEADER_HEIGHT])
-    draw = ImageDraw.Draw(header)
-    left = 0
-    for stack, width, label in zip(stacks, widths, labels):
-        canvas[:, _HEADER_HEIGHT:, left:left + width] = stack
-        text = str(label)
-        while text and draw.textlength(text) > width - 2:  # cut to the panel's width
-            text = text[:-1]
-        draw.text((left + 1, 2), text, fill=(0, 0, 0))
-        left += width + _GAP
-    canvas[:, :_HEADER_HEIGHT] = np.asarray(header)
-    return canvas if animated else canvas[0]
-
-
-def _as_uint8(picture: Any) -> np.ndarray:
-    pixels = np.asarray(picture)
-    if pixels.ndim not in (3, 4) or pixels.shape[-1] != 3:
-        raise OptionError(f"panels must be RGB images [H, W, 3] or frames [N, H, W, 3]. "
-                          f"Received: a panel of shape {pixels.shape}")
-    return to_uint8(pixels)
+# Pictures or animations side by side, each under its caption: the package's one layout.
+labelled_panels = display.labelled_panels
 
 
 # A picture from wherever the reader has one ----------

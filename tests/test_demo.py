@@ -17,7 +17,7 @@ from test_cli import assert_one_line_error, progan_tf
 
 import progan_tf as pt
 from progan_tf.demo import MARKER, DemoError, run_demo
-from progan_tf.recovery import zoom_factor
+from progan_tf.display import zoom_factor
 
 STEPS, RESTARTS, FRAMES, SEED = 12, 2, 6, 3
 FILES = {"grid.png", "walk.gif", "photo.png", "target.png", "recovered.png", "comparison.png",
@@ -94,7 +94,7 @@ def test_demo_images_and_animations(demo, bundled):
                        "search.gif": math.ceil(STEPS / 5) + 1}  # every 5 steps, then the best
     # walk.gif is written at the model's size (the page enlarges it); search.gif comes from
     # RecoveryResult.save, which enlarges small models' searches by a whole factor
-    zoom = {"walk.gif": 1, "search.gif": zoom_factor(None, (height, width))}
+    zoom = {"walk.gif": 1, "search.gif": zoom_factor((height, width))}
     for name, count in expected_frames.items():
         with Image.open(out / name) as gif:
             assert gif.format == "GIF" and gif.n_frames == count and gif.n_frames > 3

@@ -19,7 +19,7 @@ from progan_tf.display import (
     show_side_by_side,
     zoom_factor,
 )
-from progan_tf.errors import ImageLoadError, RecoveryError
+from progan_tf.errors import ImageLoadError, OptionError, RecoveryError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 -- after choosing the backend
@@ -72,7 +72,7 @@ def test_zoom_target_and_given_factors():
     (257, r"zoom=257 makes 32x32 images larger than 8192 px; use zoom <= 256 or zoom='auto'"),
 ])
 def test_bad_zoom_raises_the_callers_error(zoom, message):
-    with pytest.raises(ImageLoadError, match=message):
+    with pytest.raises(OptionError, match=message):
         zoom_factor((32, 32), zoom)
     with pytest.raises(RecoveryError, match=message):
         zoom_factor((32, 32), zoom, error=RecoveryError)
@@ -87,7 +87,7 @@ def test_enlarge_repeats_pixels_by_a_whole_factor():
     assert np.array_equal(enlarge(single, 2)[1::2, 1::2], single)
     assert enlarge(single, 1) is single
     for bad in (0, 1.5):
-        with pytest.raises(ImageLoadError, match="factor must be a whole number >= 1"):
+        with pytest.raises(OptionError, match="factor must be a whole number >= 1"):
             enlarge(batch, bad)
     with pytest.raises(ImageLoadError, match=r"enlarge needs an image .* got shape \(4,\)"):
         enlarge(np.zeros(4), 2)
@@ -148,7 +148,9 @@ def test_long_labels_wrap_and_shrink_or_widen_the_picture():
     ([np.zeros((3, 8, 8, 3)), np.zeros((4, 8, 8, 3))], ["a", "b"], "different frame counts"),
 ])
 def test_labelled_panels_refuse_mismatched_input(panels, labels, message):
-    with pytest.raises(ImageLoadError, match=message):
+    # A label count that does not match is an option mistake; panels that do not fit, images.
+    error = OptionError if "label" in message else ImageLoadError
+    with pytest.raises(error, match=message):
         labelled_panels(panels, labels)
 
 
@@ -181,7 +183,7 @@ def test_make_grid_bad_input():
         make_grid([np.zeros((4, 4, 3)), np.zeros((5, 4, 3))])
     with pytest.raises(ImageLoadError, match="no images"):
         make_grid(np.zeros((0, 4, 4, 3)))
-    with pytest.raises(ImageLoadError, match="ncols must be a whole number >= 1. Received: "):
+    with pytest.raises(OptionError, match="ncols must be a whole number >= 1. Received: "):
         make_grid(np.zeros((2, 4, 4, 3)), ncols=0)
 
 
@@ -193,7 +195,7 @@ def test_display_image_outside_ipython_returns_encoded_bytes(monkeypatch):
     assert display_image(pixels, format="jpg")[:2] == b"\xff\xd8"
     grid = Image.open(io.BytesIO(display_image(np.zeros((4, 5, 7, 3)))))
     assert grid.size == (2 * 9 + 2, 2 * 7 + 2)
-    with pytest.raises(ImageLoadError, match="format='gif' is not supported"):
+    with pytest.raises(OptionError, match="format=.gif. is not supported"):
         display_image(pixels, format="gif")
 
 
@@ -244,9 +246,9 @@ def test_pictures_in_figures_keep_sharp_pixels():
 def test_show_grid_mixed_sizes_and_bad_titles():
     figure = show_grid([np.zeros((8, 8, 3)), np.zeros((16, 4, 3))])
     assert [ax.images[0].get_array().shape[:2] for ax in figure.axes] == [(8, 8), (16, 4)]
-    with pytest.raises(ImageLoadError, match=r"one title per image \(2\)"):
+    with pytest.raises(OptionError, match=r"one title per image \(2\)"):
         show_grid(np.zeros((2, 4, 4, 3)), titles=["only one"])
-    with pytest.raises(ImageLoadError, match="one title per image"):
+    with pytest.raises(OptionError, match="one title per image"):
         show_grid(np.zeros((2, 4, 4, 3)), titles="ab")
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from progan_tf import notebook
-from progan_tf.errors import NotebookStop, OptionError
+from progan_tf import display, notebook
+from progan_tf.errors import ImageLoadError, NotebookStop, OptionError
 from progan_tf.images import load_image, save_image
 from progan_tf.notebook import (
     FaceLabeller,
@@ -60,32 +60,27 @@ def test_zoom_repeats_pixels_by_a_whole_factor():
     assert np.array_equal(big[:, ::3, ::3], images) and np.array_equal(big[:, 2::3, 2::3], images)
     assert zoom(images[0], 2).shape == (8, 6, 3)
     assert zoom(images, 2.0).shape == (2, 8, 6, 3)
-    assert zoom_factor(32) == 6 and zoom_factor(16) == 12 and zoom_factor(128) == 1
+    assert zoom_factor(32) == 6 and zoom_factor(16) == 12 and zoom_factor(256) == 1
+    assert zoom_factor(100) == 2  # at least 192 pixels high: 200
     assert zoom(np.zeros((32, 32, 3))).shape == (192, 192, 3)
     for bad in (0, 1.5):
         with pytest.raises(ValueError, match="factor must be a whole number >= 1"):
             zoom(images, bad)
-    with pytest.raises(OptionError, match=r"Received: images of shape \(4,\)"):
+    with pytest.raises(ImageLoadError, match=r"got shape \(4,\)"):
         zoom(np.zeros(4))
     with pytest.raises(OptionError, match="height"):
         zoom_factor(0)
 
 
-def test_labelled_panels_captions_each_panel():
+def test_labelled_panels_is_the_package_layout():
+    # The notebooks lay panels out as everything else does (tests/test_display.py tests it).
+    assert notebook.labelled_panels is display.labelled_panels
     frames = np.zeros((5, 20, 30, 3), np.float32)
     still = np.ones((20, 40, 3), np.float32)
     strip = labelled_panels([frames, still], ["frames", "target"])
-    assert strip.shape == (5, 36, 30 + 4 + 40, 3) and strip.dtype == np.uint8
-    assert (strip[:, 16:, :30] == 0).all() and (strip[:, 16:, 34:] == 255).all()
-    header = strip[0, :16]
-    assert (header[:, :30] < 128).any() and (header[:, 34:] < 128).any()  # text in each header
-    assert labelled_panels([still, still], ["a", "b"]).ndim == 3
-    with pytest.raises(ValueError, match="one label per panel"):
+    assert strip.shape[0] == 5 and strip.shape[2] >= 30 + 40 and strip.dtype == np.uint8
+    with pytest.raises(OptionError, match="one label per panel"):
         labelled_panels([still], ["a", "b"])
-    with pytest.raises(ValueError, match="one height"):
-        labelled_panels([still, frames[:, :10]], ["a", "b"])
-    with pytest.raises(OptionError, match="frame counts"):
-        labelled_panels([frames, frames[:3]], ["a", "b"])
 
 
 def test_notebook_stop_renders_as_one_line():

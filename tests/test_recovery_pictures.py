@@ -82,19 +82,19 @@ def test_explicit_and_automatic_zoom(result, tmp_path, zoom, factor):
 
 
 def test_zoom_factor_reaches_128_pixels():
-    from progan_tf.recovery import zoom_factor  # noqa: PLC0415 -- new in issue 10
+    from progan_tf.display import zoom_factor  # the one zoom rule the result's pictures use
 
-    assert [zoom_factor(None, (side, side)) for side in (16, 32, 64, 100, 128, 256)] == \
+    assert [zoom_factor((side, side)) for side in (16, 32, 64, 100, 128, 256)] == \
         [8, 4, 2, 2, 1, 1]
-    assert zoom_factor("auto", (32, 64)) == 4 and zoom_factor(3, (32, 32)) == 3
+    assert zoom_factor((32, 64), "auto") == 4 and zoom_factor((32, 32), 3) == 3
 
 
 @pytest.mark.parametrize("zoom, message", [
-    (0, "zoom must be a positive int, or None / 'auto'"),
-    (-2, "zoom must be a positive int"),
-    (2.5, "zoom must be a positive int"),
-    ("big", "zoom must be a positive int"),
-    (True, "zoom must be a positive int"),
+    (0, "zoom must be a whole number >= 1. Received: zoom=0"),
+    (-2, "zoom must be a whole number >= 1"),
+    (2.5, "zoom must be a whole number >= 1"),
+    ("big", "zoom must be one of 'auto'. Received: zoom='big'"),
+    (True, "zoom must be a whole number >= 1"),
     (1000, r"zoom=1000 makes 32x32 images larger than 8192 px; use zoom <= 256"),
 ])
 def test_bad_zoom_is_one_line_and_writes_nothing(result, tmp_path, zoom, message):

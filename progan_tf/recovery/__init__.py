@@ -62,7 +62,7 @@ from progan_tf.recovery.losses import (
                                        SSIMLoss,
                                        WeightedLoss,
 )
-from progan_tf.recovery.result import RESULT_FILES, RecoveryResult, labelled_comparison, zoom_factor
+from progan_tf.recovery.result import RESULT_FILES, RecoveryResult
 from progan_tf.recovery.search import recover_latent
 from progan_tf.recovery.settings import PRESETS, PRIORS, RecoverySettings
 from progan_tf.recovery.starts import RECOVERY_STREAM, starting_latents
@@ -88,11 +88,9 @@ __all__ = [
     "WeightedLoss",
     "discriminator_extractor",
     "find_closest_latent_vector",
-    "labelled_comparison",
     "perceptual_extractor",
     "psnr",
     "recover_latent",
     "ssim",
     "starting_latents",
-    "zoom_factor",
 ]

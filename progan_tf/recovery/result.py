@@ -4,7 +4,7 @@
 frames; it draws them (:meth:`~RecoveryResult.compare`, :meth:`~RecoveryResult.animate`) and
 writes them (:meth:`~RecoveryResult.save`, the files named once in :data:`RESULT_FILES`). The
 pictures meant for looking at -- ``comparison.png`` and ``search.gif`` -- are enlarged by a whole
-factor (:func:`zoom_factor`) so that a small model's pixels stay sharp squares.
+factor (:func:`progan_tf.display.zoom_factor`) so that a small model's pixels stay sharp squares.
 """
 
 from __future__ import annotations
@@ -12,26 +12,22 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from progan_tf import fileio
+from progan_tf.display import enlarge, labelled_panels, zoom_factor
 from progan_tf.errors import RecoveryError
-from progan_tf.images import make_grid, save_image, show_side_by_side, to_uint8
+from progan_tf.images import save_image, show_side_by_side
 
-__all__ = ["RESULT_FILES", "RecoveryResult", "labelled_comparison", "zoom_factor"]
+__all__ = ["RESULT_FILES", "RecoveryResult"]
 
 RESULT_FILES = ("target.png", "recovered.png", "comparison.png", "search.gif", "latent.npy",
                 "metrics.json")
 """The files :meth:`RecoveryResult.save` writes (``search.gif`` only if it recorded frames)."""
 
-SHOWN_HEIGHT = 128  # zoom="auto" shows pictures at least this tall
-MAX_SHOWN_SIDE = 8192
-GRID_PADDING = 2  # make_grid's default padding
-LABEL_MARGIN = 4
 
 
 @dataclasses.dataclass(eq=False)
@@ -133,11 +129,11 @@ class RecoveryResult:
         """
         from progan_tf.animation import animate  # imageio is imported only to animate
 
-        factor = zoom_factor(zoom, self.target.shape[:2])
+        factor = zoom_factor(self.target.shape[:2], zoom, error=RecoveryError)
         if len(self.frames) == 0:
             raise RecoveryError("this result has no frames (frames_every=None); run "
                                 "recover_latent with frames_every=5 to record the search")
-        return animate(upscale(self.frames, factor), path, fps=fps, display=display)
+        return animate(enlarge(self.frames, factor), path, fps=fps, display=display)
 
     def save(self, directory: str | os.PathLike,
              zoom: int | str | None = None) -> dict[str, Path]:
@@ -164,15 +160,15 @@ class RecoveryResult:
         Raises:
             RecoveryError: If ``zoom`` is invalid.
         """
-        factor = zoom_factor(zoom, self.target.shape[:2])
+        factor = zoom_factor(self.target.shape[:2], zoom, error=RecoveryError)
         folder = Path(directory).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         paths = {name: folder / name for name in RESULT_FILES}
         save_image(self.target, paths["target.png"])
         save_image(self.image, paths["recovered.png"])
-        save_image(labelled_comparison([self.target, self.image],
-                                       ["target", f"recovered  {format_psnr(self.psnr)}"],
-                                       factor), paths["comparison.png"])
+        save_image(labelled_panels([self.target, self.image],
+                                   ["target", f"recovered  {format_psnr(self.psnr)}"],
+                                   zoom=factor), paths["comparison.png"])
         if len(self.frames):
             self.animate(paths["search.gif"], display=False, zoom=factor)
         else:
@@ -200,120 +196,9 @@ class RecoveryResult:
         }
 
 
-def zoom_factor(zoom: int | str | None, image_size: Sequence[int]) -> int:
-    """The whole factor by which pictures of ``image_size`` ``(height, width)`` are shown.
-
-    Args:
-        zoom: A positive int, or ``None`` / ``"auto"`` for the smallest factor that makes the
-            images at least 128 pixels tall (32x32 -> 4, 100x100 -> 2, 128x128 -> 1).
-        image_size: The images' ``(height, width)``.
-
-    Returns:
-        The factor, an int >= 1.
-
-    Raises:
-        RecoveryError: If ``zoom`` is not a positive int, None or "auto", or makes the images
-            larger than 8192 pixels.
-
-    Example:
-    >>> zoom_factor(None, (32, 32)), zoom_factor("auto", (100, 100)), zoom_factor(3, (16, 16))
-    (4, 2, 3)
-    """
-    height, width = (int(side) for side in image_size[:2])
-    if zoom is None or (isinstance(zoom, str) and zoom.lower() == "auto"):
-        return max(1, math.ceil(SHOWN_HEIGHT / height))
-    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
-        raise RecoveryError(f"zoom must be a positive int, or None / 'auto' (images at least "
-                            f"{SHOWN_HEIGHT} px tall), got {zoom!r}")
-    largest = MAX_SHOWN_SIDE // max(height, width)
-    if zoom > largest:
-        raise RecoveryError(f"zoom={zoom} makes {height}x{width} images larger than "
-                            f"{MAX_SHOWN_SIDE} px; use zoom <= {largest} or zoom='auto'")
-    return int(zoom)
-
-
-def labelled_comparison(images: Sequence[Any], labels: Sequence[str], zoom: int) -> np.ndarray:
-    """Images side by side, scaled up by ``zoom`` with sharp pixels, each labelled above.
-
-    The images (each ``[H, W, 3]``, one size) are tiled with :func:`make_grid`, every pixel
-    repeated ``zoom`` x ``zoom`` times (nearest neighbour: small models' pixels stay sharp
-    squares instead of smearing), and a white strip above holds each label, left-aligned over
-    its image in PIL's default font (no font files needed). A label too wide for its image
-    wraps at a double space, then gets a smaller font (down to 8 px); the picture widens to
-    the right if it still does not fit.
-
-    Args:
-        images: The pictures, float in [0, 1] or uint8.
-        labels: One label per picture.
-        zoom: The whole factor, from :func:`zoom_factor`.
-
-    Returns:
-        uint8 ``[strip + zoom * grid_height, >= zoom * grid_width, 3]``; the images' area is
-        ``zoom`` times ``make_grid(images, ncols=len(images))``, at the bottom left.
-
-    Example:
-    >>> picture = labelled_comparison([np.zeros((16, 16, 3)), np.ones((16, 16, 3))],
-    ...                               ["black", "white"], zoom=2)
-    >>> picture.dtype, picture.shape[1]
-    (dtype('uint8'), 76)
-    """
-    from PIL import Image, ImageDraw  # Pillow is needed only to draw labels
-
-    grid = upscale(to_uint8(make_grid(list(images), ncols=len(images)))[np.newaxis], zoom)[0]
-    cell = (grid.shape[1] - zoom * GRID_PADDING) // len(images)  # one image and its padding
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    for size in range(min(20, max(11, cell // 12)), 7, -1):  # smaller text before a wider canvas
-        font = _label_font(size)
-        lines = [_wrap(label, font, measure, cell - LABEL_MARGIN) for label in labels]
-        if all(measure.textlength(line, font) <= cell - LABEL_MARGIN
-               for block in lines for line in block):
-            break
-    line_height = font.getbbox("Hg")[3] + 2
-    strip = 2 * LABEL_MARGIN + line_height * max(len(block) for block in lines)
-    text_right = max(zoom * GRID_PADDING + index * cell + round(measure.textlength(line, font))
-                     for index, block in enumerate(lines) for line in block)
-    canvas = Image.new("RGB", (max(grid.shape[1], text_right + LABEL_MARGIN),
-                               strip + grid.shape[0]), "white")
-    canvas.paste(Image.fromarray(grid), (0, strip))
-    draw = ImageDraw.Draw(canvas)
-    for index, block in enumerate(lines):
-        for row, line in enumerate(block):
-            draw.text((zoom * GRID_PADDING + index * cell, LABEL_MARGIN + row * line_height),
-                      line, fill="black", font=font)
-    return np.asarray(canvas)
-
-
-def upscale(frames: np.ndarray, zoom: int) -> np.ndarray:
-    """``[n, H, W, C]`` with each pixel repeated ``zoom`` x ``zoom`` times (nearest).
-
-    Example:
-    >>> upscale(np.zeros((1, 2, 3, 3)), 4).shape
-    (1, 8, 12, 3)
-    """
-    if zoom == 1:
-        return frames
-    return np.repeat(np.repeat(frames, zoom, axis=1), zoom, axis=2)
-
-
 def format_psnr(value: float) -> str:
     """A PSNR as the result's pictures label it: ``"PSNR 23.1 dB"``, or ``"identical"``."""
     return "identical" if math.isinf(value) else f"PSNR {value:.1f} dB"
-
-
-def _label_font(size: int) -> Any:
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable bundled font
-    except TypeError:
-        return ImageFont.load_default()  # Pillow 10.0: its small bitmap font
-
-
-def _wrap(label: str, font: Any, measure: Any, width: int) -> list[str]:
-    """``label`` as one line, or split at double spaces where it is wider than ``width``."""
-    if measure.textlength(label, font) <= width:
-        return [label]
-    return [part.strip() for part in label.split("  ") if part.strip()] or [label]
 
 
 def _json_float(value: float) -> float | None:
