@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["DatasetError", "DemoError", "DownloadTimeout", "FaceNotFoundWarning", "HubLockHeld",
-           "ImageLoadError", "LatentError", "MetricError", "ModelLoadError", "NotebookStop",
-           "OptionError", "OutputPathError", "ProganError", "RecoveryError", "RedirectRefused",
-           "RunDirectoryError", "TrainingInterrupted", "one_line"]
+           "ImageLoadError", "LatentError", "MetricError", "MissingDependencyError",
+           "ModelLoadError", "NotebookStop", "OptionError", "OutputPathError", "ProganError",
+           "RecoveryError", "RedirectRefused", "RunDirectoryError", "TrainingInterrupted",
+           "one_line"]
 
 
 class ProganError(Exception):
@@ -56,6 +57,13 @@ class RunDirectoryError(ProganError):
 
 class OutputPathError(ProganError):
     """An output path that cannot be written (the CLI checks it before the work starts)."""
+
+
+class MissingDependencyError(ProganError, ImportError):
+    """An optional library a feature needs is not installed (OpenCV, ffmpeg, kagglehub, ...).
+
+    The message names the ``pip install`` line that adds it.
+    """
 
 
 class MetricError(ProganError, ValueError):

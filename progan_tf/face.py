@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from progan_tf.checks import check_number
-from progan_tf.errors import FaceNotFoundWarning, OptionError, ProganError
+from progan_tf.errors import FaceNotFoundWarning, MissingDependencyError, OptionError
 from progan_tf.images import crop_box, load_image, parse_size
 
 __all__ = ["DEFAULT_MARGIN", "DETECTION_ANGLES", "FaceBox", "FaceNotFoundWarning", "face_crop"]
@@ -170,7 +170,7 @@ def face_crop(
 
     Raises:
         OptionError: If ``margin`` or ``cascade`` is invalid.
-        ProganError: If OpenCV (with its Haar cascades) is not installed.
+        MissingDependencyError: If OpenCV (with its Haar cascades) is not installed.
         ImageLoadError: If the picture cannot be loaded or ``size`` is invalid.
 
     Example:
@@ -238,11 +238,11 @@ def _import_cv2():
     try:
         import cv2
     except ImportError:
-        raise ProganError(f"face_crop needs OpenCV, which is not installed; "
-                          f"{_INSTALL_HINT}") from None
+        raise MissingDependencyError(f"face_crop needs OpenCV, which is not installed; "
+                                     f"{_INSTALL_HINT}") from None
     if not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 moved Haar cascades to opencv-contrib
-        raise ProganError(f"OpenCV {cv2.__version__} has no Haar face detector (OpenCV 5 removed "
-                          f'it); pip install "opencv-python-headless<5"')
+        raise MissingDependencyError(f"OpenCV {cv2.__version__} has no Haar face detector (OpenCV "
+                                     f'5 removed it); pip install "opencv-python-headless<5"')
     return cv2
 
 
@@ -283,9 +283,9 @@ def _bundled_cascade(cv2, name: str):
         path = os.path.join(getattr(getattr(cv2, "data", None), "haarcascades", ""), name)
         detector = cv2.CascadeClassifier(path) if os.path.isfile(path) else None
         if detector is None or detector.empty():
-            raise ProganError(f"OpenCV {cv2.__version__} does not ship {name}; "
-                              f'pip install "opencv-python-headless<5", or pass cascade= '
-                              f"the path of a cascade XML file")
+            raise MissingDependencyError(f"OpenCV {cv2.__version__} does not ship {name}; "
+                                         f'pip install "opencv-python-headless<5", or pass '
+                                         f"cascade= the path of a cascade XML file")
         loaded[name] = detector
     return loaded[name]
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from progan_tf.errors import ImageLoadError, OptionError, ProganError
+from progan_tf.errors import ImageLoadError, MissingDependencyError, OptionError
 from progan_tf.face import face_crop
 from progan_tf.images import load_image
 
@@ -254,13 +254,14 @@ def test_one_pixel_picture(cv2):
 
 def test_missing_opencv_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` raise ImportError
-    with pytest.raises(ProganError, match=r'pip install "progan-tf\[face\]"'):
+    with pytest.raises(MissingDependencyError, match=r'pip install "progan-tf\[face\]"'):
         face_crop(gradient(8, 8))
 
 
 def test_opencv_5_without_haar_cascades_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", types.SimpleNamespace(__version__="5.0.0"))
-    with pytest.raises(ProganError, match=r'OpenCV 5\.0\.0 .*"opencv-python-headless<5"'):
+    with pytest.raises(MissingDependencyError,
+                       match=r'OpenCV 5\.0\.0 .*"opencv-python-headless<5"'):
         face_crop(gradient(8, 8))
 
 
