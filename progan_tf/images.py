@@ -76,6 +76,7 @@ __all__ = [
     "show_grid",
     "show_image",
     "show_side_by_side",
+    "single_image",
     "to_uint8",
     "zoom_factor",
 ]
@@ -176,6 +177,27 @@ def load_image(
 
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def single_image(image: Any) -> Any:
+    """A batch of one ``[1, H, W, C]`` (a generator's output for one latent) as ``[H, W, C]``.
+
+    Anything else -- a path, a URL, one image, a larger batch -- is returned as it is, for
+    :func:`load_image` to read or refuse.
+
+    Args:
+        image: An array or tensor, or anything :func:`load_image` accepts.
+
+    Returns:
+        ``image[0]`` for a batch of one, else ``image``.
+
+    Example:
+    >>> single_image(np.zeros((1, 4, 4, 3))).shape, single_image("face.jpg")
+    ((4, 4, 3), 'face.jpg')
+    """
+    if isinstance(image, (str, bytes, os.PathLike)) or not hasattr(image, "shape"):
+        return image
+    return image[0] if len(image.shape) == 4 and image.shape[0] == 1 else image
 
 
 def parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ import tensorflow as tf
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import ImageLoadError, MetricError
-from progan_tf.images import load_image
+from progan_tf.images import load_image, single_image
 from progan_tf.metrics.batches import CHUNK, as_float, check_images, check_same_size
 
 __all__ = ["MS_SSIM_FILTER_SIGMA", "MS_SSIM_FILTER_SIZE", "MS_SSIM_POWER_FACTORS",
@@ -96,18 +95,11 @@ def ssim_window(shape: Sequence[int]) -> int:
 
 
 def _image_pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
-    x, y = load_image(_drop_batch(a)), load_image(_drop_batch(b))
+    x, y = load_image(single_image(a)), load_image(single_image(b))
     if x.shape != y.shape:
         raise MetricError(f"cannot compare images of shapes {x.shape} and {y.shape}; resize one "
                           f"with load_image(image, size={x.shape[:2]})")
     return x, y
-
-
-def _drop_batch(image: Any) -> Any:
-    """``[1, H, W, C]`` (what a generator returns for one latent) as ``[H, W, C]``."""
-    if isinstance(image, (str, bytes, os.PathLike)) or not hasattr(image, "shape"):
-        return image
-    return image[0] if len(image.shape) == 4 and image.shape[0] == 1 else image
 
 
 # --------------------------------------------------------------------------------------------

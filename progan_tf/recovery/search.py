@@ -20,7 +20,6 @@ distance (:meth:`RecoveryResult.similarity`).
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 import weakref
@@ -32,7 +31,7 @@ import tensorflow as tf
 
 from progan_tf.errors import ModelLoadError, RecoveryError
 from progan_tf.generator import Generator
-from progan_tf.images import load_image, to_uint8
+from progan_tf.images import load_image, single_image, to_uint8
 from progan_tf.metrics.similarity import psnr, ssim
 from progan_tf.recovery import losses, starts
 from progan_tf.recovery.compiled import SEARCHES, CompiledSearch, SearchOptions
@@ -122,7 +121,7 @@ def recover_latent(
     if callback is not None and not callable(callback):
         raise RecoveryError(f"callback must be callable, got {type(callback).__name__}")
     synthesize, latent_dim, image_shape = synthesizer(generator)
-    target = load_image(_drop_batch(image), size=image_shape[:2])
+    target = load_image(single_image(image), size=image_shape[:2])
     loss = losses.get(settings.loss)
     steps, restarts, every = settings.steps, settings.restarts, settings.frames_every
 
@@ -297,13 +296,6 @@ def synthesizer(generator: Any) -> tuple[Callable[[tf.Tensor], tf.Tensor], int, 
                              f"and have latent_dim and image_shape; load one with load_generator")
     return (lambda latents: tf.cast(generator(latents), tf.float32), int(latent_dim),
             tuple(int(side) for side in image_shape))
-
-
-def _drop_batch(image: Any) -> Any:
-    """``[1, H, W, C]`` (a generator's output for one latent) as ``[H, W, C]``; else as is."""
-    if isinstance(image, (str, bytes, os.PathLike)) or not hasattr(image, "shape"):
-        return image
-    return image[0] if len(image.shape) == 4 and image.shape[0] == 1 else image
 
 
 def render(synthesize: Callable[[tf.Tensor], tf.Tensor], latents: np.ndarray) -> np.ndarray:
