@@ -15,6 +15,7 @@ Loss (Gulrajani et al. 2017; Karras et al. 2018, appendix A.1)::
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
@@ -67,7 +68,12 @@ class ProGAN(keras.Model):
         return self.generator(latents, training=training)
 
     @property
-    def latent_dim(self):
+    def step_count(self) -> tf.Variable:
+        """Training steps over the whole run (checkpointed): the EMA's update count."""
+        return self.ema_updates
+
+    @property
+    def latent_dim(self) -> int:
         return self.generator.latent_dim
 
     def start_phase(self, phase: Phase, jit_compile=False):
@@ -107,7 +113,8 @@ class ProGAN(keras.Model):
         g_vars = self.generator.stage_variables(self.phase.fading)
 
         # Discriminator (critic) update.
-        fake_images = _float32(self.generator(self.rng.normal([batch, self.latent_dim]), training=True))
+        latents = self.rng.normal([batch, self.latent_dim])
+        fake_images = _float32(self.generator(latents, training=True))
         mix = self.rng.uniform([batch, 1, 1, 1], dtype=real_images.dtype)
         mixed_images = real_images + mix * (fake_images - real_images)
         with tf.GradientTape() as tape:
@@ -146,6 +153,41 @@ class ProGAN(keras.Model):
         self.images_shown.assign_add(tf.cast(batch * replicas, tf.int64))
         return {"d_loss": d_loss, "g_loss": g_loss, "wasserstein": wasserstein,
                 "gradient_penalty": penalty, "alpha": alpha}
+
+    # -- the checkpoint interface of progan_tf.training.checkpoint ---------------------------
+
+    def checkpoint_networks(self) -> dict[str, keras.Model]:
+        """The networks a checkpoint stores, by file name (``generator.npz``, ...)."""
+        return {"generator": self.generator, "discriminator": self.discriminator,
+                "ema_generator": self.ema_generator}
+
+    def checkpoint_optimizers(self) -> dict[str, tuple]:
+        """``{file name: (optimizer or None, name of its network, the variables it trains)}``."""
+        return {"g_optimizer": (self.g_optimizer, "generator",
+                                self.generator.stage_variables()),
+                "d_optimizer": (self.d_optimizer, "discriminator",
+                                self.discriminator.stage_variables())}
+
+    def checkpoint_state(self) -> dict:
+        """What ``state.json`` records besides the image counter and the weights.
+
+        The EMA step count, the optimizers' resolution, the phase and the noise generator's
+        state.
+        """
+        return {"ema_updates": int(self.ema_updates.numpy()),
+                "optimizer_resolution": self.optimizer_resolution,
+                "phase_index": self.phase.index if self.phase is not None else None,
+                "rng_state": self.rng.state.numpy().tolist(),
+                "rng_algorithm": int(self.rng.algorithm)}
+
+    def optimizer_state_applies(self, state: dict) -> bool:
+        """Whether a checkpoint's optimizer state belongs to the current optimizers."""
+        return state.get("optimizer_resolution") == self.optimizer_resolution
+
+    def restore_checkpoint_state(self, state: dict) -> None:
+        """Set the EMA step count and the noise generator from a checkpoint's state."""
+        self.ema_updates.assign(int(state.get("ema_updates", 0)))
+        self.rng.reset(np.asarray(state["rng_state"], dtype=np.int64))
 
     def sample(self, latents, use_ema=True):
         """Images in [0, 1] from ``latents`` at the current stage (EMA generator by default)."""

@@ -13,6 +13,9 @@ import dataclasses
 import math
 import numbers
 
+from progan_tf.checks import check_whole_number
+from progan_tf.errors import DatasetError
+
 # Minibatch size per resolution: CPU-friendly defaults, smaller where activations are large.
 DEFAULT_BATCH_SIZES = {4: 64, 8: 64, 16: 32, 32: 32, 64: 16, 128: 16, 256: 8, 512: 4, 1024: 4}
 
@@ -60,29 +63,27 @@ class Schedule:
     batch_sizes: dict = dataclasses.field(default_factory=dict)
     final_kimg: float | None = None
 
-    def __post_init__(self):
-        if isinstance(self.resolution, bool) or not isinstance(self.resolution, numbers.Integral):
-            raise ValueError(f"resolution must be a whole number, got {self.resolution!r}")
-        log2 = math.log2(self.resolution) if self.resolution > 0 else 0.5
-        if self.resolution < 4 or self.resolution > 1024 or log2 != int(log2):
-            raise ValueError(
-                f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...), "
-                f"got {self.resolution}")
+    def __post_init__(self) -> None:
+        """Check the arguments (``DatasetError``, a ``ValueError``, names the first bad one)."""
+        if isinstance(self.resolution, bool) or not isinstance(self.resolution, numbers.Integral) \
+                or self.resolution not in DEFAULT_BATCH_SIZES:
+            raise DatasetError(
+                f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...). "
+                f"Received: resolution={self.resolution!r}")
         for name in ("kimg_per_phase", "final_kimg"):
             value = getattr(self, name)
             if name == "final_kimg" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real) \
                     or not math.isfinite(value) or round(value * 1000) < 1:
-                raise ValueError(f"{name} must be a finite number of thousands of images, at "
-                                 f"least 0.001, got {value!r}")
+                raise DatasetError(f"{name} must be a finite number of thousands of images, at "
+                                   f"least 0.001. Received: {name}={value!r}")
         for resolution, size in self.batch_sizes.items():
             if resolution not in DEFAULT_BATCH_SIZES:
-                raise ValueError(f"batch size given for {resolution}x{resolution}, which is not a "
-                                 f"resolution (use 4, 8, 16, ..., 1024)")
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-                raise ValueError(f"batch size for {resolution}x{resolution} must be a positive "
-                                 f"whole number, got {size!r}")
+                raise DatasetError(f"batch size given for {resolution}x{resolution}, which is not "
+                                   f"a resolution (use 4, 8, 16, ..., 1024)")
+            check_whole_number(size, f"batch size for {resolution}x{resolution}",
+                               error=DatasetError)
 
     def batch_size(self, resolution):
         return int({**DEFAULT_BATCH_SIZES, **self.batch_sizes}[resolution])
