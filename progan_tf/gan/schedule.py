@@ -32,15 +32,22 @@ class Phase:
     batch_size: int
 
     @property
-    def end_images(self):
+    def end_images(self) -> int:
+        """The image count at which the next phase starts."""
         return self.start_images + self.num_images
 
     @property
-    def name(self):
+    def name(self) -> str:
+        """``"8x8 fade-in"`` or ``"8x8 stable"``."""
         return f"{self.resolution}x{self.resolution} {'fade-in' if self.fading else 'stable'}"
 
-    def alpha(self, images_shown):
-        """Fade-in blend factor at ``images_shown`` (1 outside fade phases)."""
+    def alpha(self, images_shown: int) -> float:
+        """Fade-in blend factor at ``images_shown`` (1 outside fade phases).
+
+        Example:
+        >>> Phase(1, 8, True, 1000, 1000, 16).alpha(1500)
+        0.5
+        """
         if not self.fading:
             return 1.0
         return min(max((images_shown - self.start_images) / self.num_images, 0.0), 1.0)
@@ -51,11 +58,21 @@ class Schedule:
     """Phases from 4x4 up to ``resolution``.
 
     Args:
-        resolution: final resolution, a power of two from 4 to 1024.
-        kimg_per_phase: thousands of real images shown in each fade-in and each stable phase.
-        batch_sizes: minibatch size per resolution (missing entries use the defaults).
-        final_kimg: length of the last stable phase (defaults to ``kimg_per_phase``); lets the
-            final resolution train longer than the intermediate ones.
+        resolution: Final resolution, a power of two from 4 to 1024.
+        kimg_per_phase: Thousands of real images shown in each fade-in and each stable phase
+            (default 100).
+        batch_sizes: Minibatch size per resolution (default ``{}``: missing entries use
+            :data:`DEFAULT_BATCH_SIZES`).
+        final_kimg: Length of the last stable phase (default ``None``: ``kimg_per_phase``);
+            lets the final resolution train longer than the intermediate ones.
+
+    Raises:
+        DatasetError: (a ``ValueError``) naming the first invalid argument.
+
+    Example:
+    >>> schedule = Schedule(16, kimg_per_phase=1, final_kimg=3)
+    >>> [phase.name for phase in schedule.phases][-2:], schedule.total_images
+    (['16x16 fade-in', '16x16 stable'], 7000)
     """
 
     resolution: int
@@ -85,11 +102,13 @@ class Schedule:
             check_whole_number(size, f"batch size for {resolution}x{resolution}",
                                error=DatasetError)
 
-    def batch_size(self, resolution):
+    def batch_size(self, resolution: int) -> int:
+        """The minibatch size at ``resolution`` (given, else the default)."""
         return int({**DEFAULT_BATCH_SIZES, **self.batch_sizes}[resolution])
 
     @property
-    def phases(self):
+    def phases(self) -> list[Phase]:
+        """Every phase, in order: 4x4 stable, then fade-in and stable per resolution."""
         phases, start = [], 0
         resolutions = [4 * 2 ** level for level in range(int(math.log2(self.resolution)) - 1)]
         for resolution in resolutions:
@@ -104,23 +123,26 @@ class Schedule:
         return phases
 
     @property
-    def total_images(self):
+    def total_images(self) -> int:
+        """The run's length in images."""
         return self.phases[-1].end_images
 
-    def phase_at(self, images_shown):
+    def phase_at(self, images_shown: int) -> Phase:
         """The phase that the image counter ``images_shown`` falls in (the last one at the end)."""
         for phase in self.phases:
             if images_shown < phase.end_images:
                 return phase
         return self.phases[-1]
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
+        """The schedule as JSON-serialisable values (``state.json``, ``metadata.json``)."""
         return {"resolution": self.resolution, "kimg_per_phase": self.kimg_per_phase,
                 "batch_sizes": {str(k): v for k, v in self.batch_sizes.items()},
                 "final_kimg": self.final_kimg}
 
     @classmethod
-    def from_dict(cls, config):
+    def from_dict(cls, config: dict) -> Schedule:
+        """The schedule :meth:`to_dict` described."""
         return cls(resolution=int(config["resolution"]),
                    kimg_per_phase=float(config["kimg_per_phase"]),
                    batch_sizes={int(k): int(v) for k, v in config.get("batch_sizes", {}).items()},

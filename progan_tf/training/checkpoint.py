@@ -224,10 +224,11 @@ def problem(checkpoint: str | os.PathLike) -> str | None:
         return f"it has no {STATE} (it was not completely written, or was emptied)"
     except (OSError, ValueError) as error:
         return f"its {STATE} is damaged ({type(error).__name__}: {error})"
-    if not isinstance(state, dict) or not isinstance(state.get("images_shown"), int) \
-            or not isinstance(state.get("rng_state"), list):
-        return f"its {STATE} lacks the image counter or the noise state"
+    if not isinstance(state, dict) or not isinstance(state.get("images_shown"), int):
+        return f"its {STATE} lacks the image counter"
     files = state.get("files")
+    if not isinstance(files, dict) and not isinstance(state.get("rng_state"), list):
+        return f"its {STATE} lacks the list of files and the noise state"  # nor is it legacy
     names = files if isinstance(files, dict) else LEGACY_FILES
     for name in names:
         path = checkpoint / name
