@@ -346,7 +346,7 @@ def test_readme_snippets_run_on_an_export(tiny_export):
     code = "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
     code = code.replace('"exports/celeba32"', repr(str(path)))
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 -- our own documentation
+    exec(compile(code, "README.md", "exec"), namespace)  # our own documentation
     assert namespace["grads"][0].shape == (1, 16)
     assert float(tf.norm(namespace["grads"][0])) > 0
     z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")

@@ -142,7 +142,6 @@ def test_full_disk_keeps_previous_checkpoint(faces, tmp_path, monkeypatch):
     run = train(tiny_config(faces, tmp_path / "run", resolution=4), progress=False)
     ckpt_dir = run / "checkpoints"
     before = checkpoint.latest(ckpt_dir)
-    from progan_tf.gan.model import ProGAN  # noqa: F401  (model built below)
     from progan_tf.gan.train import build_model
     model = build_model(tiny_config(faces, run, resolution=4))
     model.start_phase(Schedule(4, 0.064).phases[0])

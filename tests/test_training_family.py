@@ -118,7 +118,7 @@ class ToyGAN(keras.Model):
 class ToyFamily(ModelFamily):
     config_class = ToyConfig
     loss_columns = ("d_loss", "g_loss")
-    loss_curves = {"d_loss": "D", "g_loss": "G"}  # noqa: RUF012 -- read-only
+    loss_curves = {"d_loss": "D", "g_loss": "G"}
     sample_count = 4
 
     def build_model(self, config, strategy=None, precision=None):

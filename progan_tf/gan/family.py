@@ -109,7 +109,7 @@ class ProGANFamily(ModelFamily):
     safe_on_resume = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir")
     loss_columns = ("resolution", "fading", "alpha", "d_loss", "g_loss", "wasserstein",
                     "gradient_penalty")
-    loss_curves = {"d_loss": "D loss", "g_loss": "G loss",  # noqa: RUF012 -- read-only
+    loss_curves = {"d_loss": "D loss", "g_loss": "G loss",
                    "wasserstein": "E[D(fake)] - E[D(real)]"}
     loss_marker = "resolution"
 

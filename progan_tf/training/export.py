@@ -50,7 +50,8 @@ import tensorflow as tf
 
 from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError
-from progan_tf.training.runs import RUN_FILE
+from progan_tf.training import checkpoint
+from progan_tf.training.runs import DATASET_FILE, RUN_FILE, read_json
 
 METADATA = "metadata.json"
 FORMAT = "progan-tf export 1"
@@ -357,9 +358,6 @@ def export_run(family: Any, run_dir: str | os.PathLike, out_dir: str | os.PathLi
         RunDirectoryError: not a run, no checkpoint yet, a checkpoint the family refuses to
             export, or ``out_dir`` may not be written.
     """
-    from progan_tf.training import checkpoint
-    from progan_tf.training.runs import DATASET_FILE, read_json
-
     run_dir = Path(run_dir).expanduser()
     if not (run_dir / RUN_FILE).exists():
         raise RunDirectoryError(f"{str(run_dir)!r} is not a training run (no {RUN_FILE}); pass the "

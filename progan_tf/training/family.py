@@ -51,14 +51,18 @@ class Schedule(Protocol):
     """The phases of a run, measured in images shown, so that resuming needs only that count."""
 
     @property
-    def phases(self) -> list: ...  # noqa: D102 -- documented in the class docstring
+    def phases(self) -> list:
+        """Every :class:`Phase`, in order."""
 
     @property
-    def total_images(self) -> int: ...  # noqa: D102 -- documented in the class docstring
+    def total_images(self) -> int:
+        """The run's length in images (the last phase's ``end_images``)."""
 
-    def phase_at(self, images_shown: int) -> Phase: ...  # noqa: D102 -- documented above
+    def phase_at(self, images_shown: int) -> Phase:
+        """The phase the image counter falls in (the last one at the end)."""
 
-    def to_dict(self) -> dict: ...  # noqa: D102 -- documented in the class docstring
+    def to_dict(self) -> dict:
+        """The schedule as JSON-serialisable values (stored in checkpoints and exports)."""
 
 
 @runtime_checkable
@@ -126,7 +130,7 @@ class ModelFamily(abc.ABC):
     config_class: type
     safe_on_resume: tuple[str, ...] = ("checkpoint_minutes", "jit_compile", "command", "out_dir")
     loss_columns: tuple[str, ...] = ()
-    loss_curves: dict[str, str] = {}  # noqa: RUF012 -- read-only class default
+    loss_curves: dict[str, str] = {}  # read-only: a family assigns its own
     loss_marker: str | None = None
     sample_count: int = 16
 
