@@ -28,12 +28,14 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+# Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
+import keras  # noqa: E402 -- see above
+import numpy as np  # noqa: E402 -- see above
+import tensorflow as tf  # noqa: E402 -- see above
 
-from progan_tf.gan.layers import EqualizedConv2D, EqualizedDense  # noqa: E402
-from progan_tf.gan.schedule import Phase  # noqa: E402
-from progan_tf.gan.train import TrainConfig, build_model  # noqa: E402
+from progan_tf.gan.layers import EqualizedConv2D, EqualizedDense  # noqa: E402 -- see above
+from progan_tf.gan.schedule import Phase  # noqa: E402 -- see above
+from progan_tf.gan.train import TrainConfig, build_model  # noqa: E402 -- see above
 
 SHIPPED_BATCHES = {4: 64, 8: 32, 16: 16, 32: 16}
 
@@ -53,6 +55,14 @@ def matmul_gflops(size=2048, repeats=20, dtype=tf.float32):
     return repeats * 2 * size ** 3 / (time.perf_counter() - start) / 1e9
 
 
+def all_layers(model):
+    """Every layer inside ``model``, recursively, through the public ``Model.layers``."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+
+
 def forward_flops(network, images_or_latents):
     """2 x multiply-adds of every equalized conv/dense layer in one forward pass (per image)."""
     sizes = {}
@@ -65,7 +75,7 @@ def forward_flops(network, images_or_latents):
             sizes[id(layer)] = 2 * int(np.prod(layer.kernel.shape))
 
     originals = {}
-    for layer in network._flatten_layers(include_self=False):
+    for layer in all_layers(network):
         if isinstance(layer, (EqualizedConv2D, EqualizedDense)):
             originals[layer] = layer.call
 
@@ -143,7 +153,8 @@ def main():
     peak = matmul_gflops(size, repeats)
     peak_bf16 = matmul_gflops(size, repeats, tf.bfloat16)
 
-    configs = [("shipped (fmap 64)", 64, SHIPPED_BATCHES), ("128-channel", 128, {r: 16 for r in resolutions})]
+    configs = [("shipped (fmap 64)", 64, SHIPPED_BATCHES),
+               ("128-channel", 128, {r: 16 for r in resolutions})]
     rows = []
     for name, fmap, batches in configs:
         models = {precision: build_model(TrainConfig(data_dir="", out_dir="", resolution=32,

@@ -19,6 +19,7 @@ import progan_tf
 from progan_tf.errors import RunDirectoryError
 from progan_tf.gan import export
 from progan_tf.gan.networks import ProgressiveGenerator
+from progan_tf.training import export as mechanics
 
 BUNDLED = Path(progan_tf.__file__).parent / "bundled" / "generator"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -212,10 +213,10 @@ def test_failed_swap_leaves_the_old_export(tiny_export, tmp_path, monkeypatch, e
         raise OSError(5, "Input/output error")
 
     if exchange:
-        monkeypatch.setattr(export, "_exchange", failing_exchange)
+        monkeypatch.setattr(mechanics, "exchange", failing_exchange)
     else:
-        monkeypatch.setattr(export, "_exchange", lambda a, b: False)
-        monkeypatch.setattr(export.os, "replace", failing_replace)
+        monkeypatch.setattr(mechanics, "exchange", lambda a, b: False)
+        monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(RunDirectoryError, match="error|No space.*nothing was replaced"):
         export.export_generator(generator, out, metadata={"tag": "new"}, overwrite=True)
     assert snapshot(out) == before
@@ -228,7 +229,7 @@ def test_failed_cleanup_keeps_the_new_export(tiny_export, tmp_path, monkeypatch,
     out = tmp_path / "export"
     shutil.copytree(path, out)
     if not exchange:
-        monkeypatch.setattr(export, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(mechanics, "exchange", lambda a, b: False)
     real_rmtree = shutil.rmtree
 
     def failing_rmtree(target, *args, **kwargs):
@@ -236,7 +237,7 @@ def test_failed_cleanup_keeps_the_new_export(tiny_export, tmp_path, monkeypatch,
             raise OSError(16, "Device or resource busy")
         return real_rmtree(target, *args, **kwargs)
 
-    monkeypatch.setattr(export.shutil, "rmtree", failing_rmtree)
+    monkeypatch.setattr(shutil, "rmtree", failing_rmtree)
     with pytest.raises(RunDirectoryError, match="busy"):
         export.export_generator(generator, out, metadata={"tag": "new"}, overwrite=True)
     assert json.loads((out / "metadata.json").read_text())["tag"] == "new"
@@ -251,7 +252,7 @@ def test_exchange_swaps_two_folders_or_leaves_both(tmp_path):
     for folder in (a, b):
         folder.mkdir()
         (folder / f"from-{folder.name}").touch()
-    swapped = export._exchange(a, b)
+    swapped = mechanics.exchange(a, b)
     assert [p.name for p in a.iterdir()] == (["from-b"] if swapped else ["from-a"])
     assert [p.name for p in b.iterdir()] == (["from-a"] if swapped else ["from-b"])
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
@@ -263,11 +264,12 @@ KILLER = textwrap.dedent("""
     from pathlib import Path
     from progan_tf.gan import export
     from progan_tf.gan.networks import ProgressiveGenerator
+    from progan_tf.training import export as mechanics
 
     point, out = sys.argv[1], Path(sys.argv[2])
     generator = ProgressiveGenerator(latent_dim=16, resolution=8, fmap_base=64, fmap_max=16)
     generator.set_stage(8)
-    real = {"exchange": export._exchange, "rmtree": shutil.rmtree}
+    real = {"exchange": mechanics.exchange, "rmtree": shutil.rmtree}
 
     def kill_at(name):
         def wrapper(*args, **kwargs):
@@ -276,8 +278,8 @@ KILLER = textwrap.dedent("""
             return real[name](*args, **kwargs)
         return wrapper
 
-    export._exchange = kill_at("exchange")
-    export.shutil.rmtree = kill_at("rmtree")
+    mechanics.exchange = kill_at("exchange")
+    shutil.rmtree = kill_at("rmtree")
     export.export_generator(generator, out, metadata={"tag": "new"}, overwrite=True)
 """)
 
@@ -309,13 +311,13 @@ def test_sigkill_during_overwrite_leaves_a_complete_export(tiny_export, tmp_path
 
 
 @pytest.fixture(scope="module")
-def fading_run(tmp_path_factory):
-    from test_gan_train import tiny_config, write_faces
+def fading_run(tmp_path_factory, faces):
+    from conftest import tiny_config
 
     from progan_tf.gan.train import train
 
     root = tmp_path_factory.mktemp("fade")
-    config = tiny_config(write_faces(root / "faces", count=16), root / "run")
+    config = tiny_config(faces, root / "run")
     # 4x4 stable: 64 images; 8x8 fade-in: 64 more. Stop half-way through the fade-in.
     return train(config, stop_after_images=96, progress=False)
 
@@ -344,7 +346,7 @@ def test_readme_snippets_run_on_an_export(tiny_export):
     code = "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
     code = code.replace('"exports/celeba32"', repr(str(path)))
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 -- our own documentation
+    exec(compile(code, "README.md", "exec"), namespace)  # our own documentation
     assert namespace["grads"][0].shape == (1, 16)
     assert float(tf.norm(namespace["grads"][0])) > 0
     z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")

@@ -1,12 +1,14 @@
 """Layers and networks of the Keras progressive GAN."""
 
 import math
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from progan_tf.errors import OptionError
 from progan_tf.gan import layers as L
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator, num_levels
 
@@ -34,7 +36,8 @@ def test_equalized_conv_matches_scaled_convolution():
     layer = L.EqualizedConv2D(4, 3)
     x = tf.random.normal([2, 6, 6, 3], seed=1)
     y = layer(x)
-    expected = tf.nn.conv2d(x, layer.kernel * (math.sqrt(2) / math.sqrt(27)), 1, "SAME") + layer.bias
+    scale = math.sqrt(2) / math.sqrt(27)
+    expected = tf.nn.conv2d(x, layer.kernel * scale, 1, "SAME") + layer.bias
     np.testing.assert_allclose(y.numpy(), expected.numpy(), atol=1e-5)
 
 
@@ -76,14 +79,86 @@ def test_fade_in_blends_with_alpha():
         np.testing.assert_allclose(fade([old, new]).numpy(), alpha)
 
 
-@pytest.mark.parametrize("layer", [
-    L.EqualizedDense(7, gain=1.0, use_bias=False), L.EqualizedConv2D(5, 3, equalized=False),
-    L.PixelNorm(epsilon=1e-6), L.MinibatchStdDev(group_size=2), L.FadeIn(), L.ToRGB(3),
-    L.FromRGB(9, negative_slope=0.1)])
-def test_layers_serialize_and_deserialize(layer):
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert type(restored) is type(layer)
-    assert restored.get_config() == layer.get_config()
+def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape,
+                   expected_num_trainable_weights, expected_num_non_trainable_weights=0,
+                   tmp_path=None):
+    """Keras' ``run_layer_test`` checks, through public API only.
+
+    Keras 3 has ``keras.src.testing.TestCase.run_layer_test``, but ``keras.src`` is a private
+    module path that changes between releases; this checks the same contract: built from its
+    config, ``get_config``/``from_config`` round trip, the output shape (eager, symbolic and
+    ``compute_output_shape``), the number of weights, and serialization through
+    ``keras.saving`` -- as an object and inside a model saved to a ``.keras`` file.
+    """
+    layer = layer_cls(**init_kwargs)
+    config = layer.get_config()
+    for key, value in init_kwargs.items():  # every argument is in the config ...
+        assert config[key] == value, key
+    restored = layer_cls.from_config(config)  # ... and builds the same layer
+    assert restored.get_config() == config
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal(shape).astype("float32") for shape in shapes]
+    call_inputs = inputs if isinstance(input_shape, list) else inputs[0]
+    outputs = layer(call_inputs)
+    assert tuple(outputs.shape) == expected_output_shape
+    assert tuple(layer.compute_output_shape(input_shape)) == expected_output_shape
+    symbolic = [keras.Input(batch_shape=shape) for shape in shapes]
+    if not isinstance(input_shape, list):
+        symbolic = symbolic[0]
+    symbolic_out = layer_cls(**init_kwargs)(symbolic)
+    assert tuple(symbolic_out.shape)[1:] == expected_output_shape[1:]
+    assert len(layer.trainable_weights) == expected_num_trainable_weights
+    assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(again) is layer_cls and again.get_config() == config
+    if tmp_path is not None:  # the layer inside a saved model computes the same
+        model = keras.Model(symbolic, layer(symbolic))
+        model.save(tmp_path / "model.keras")
+        loaded = keras.saving.load_model(tmp_path / "model.keras")
+        np.testing.assert_allclose(loaded(call_inputs), outputs, atol=1e-6)
+
+
+LAYER_CASES = {
+    "EqualizedDense": (L.EqualizedDense, {"units": 7, "gain": 1.0, "use_bias": False},
+                       (2, 5), (2, 7), 1),
+    "EqualizedDense(he init)": (L.EqualizedDense, {"units": 3, "equalized": False},
+                                (2, 5), (2, 3), 2),
+    "EqualizedConv2D": (L.EqualizedConv2D, {"filters": 5, "kernel_size": 3, "equalized": False},
+                        (2, 4, 4, 3), (2, 4, 4, 5), 2),
+    "PixelNorm": (L.PixelNorm, {"epsilon": 1e-6}, (2, 4, 4, 3), (2, 4, 4, 3), 0),
+    "MinibatchStdDev": (L.MinibatchStdDev, {"group_size": 2}, (4, 4, 4, 3), (4, 4, 4, 4), 0),
+    "ToRGB": (L.ToRGB, {"channels": 3}, (2, 4, 4, 8), (2, 4, 4, 3), 2),
+    "FromRGB": (L.FromRGB, {"filters": 9, "negative_slope": 0.1}, (2, 4, 4, 3), (2, 4, 4, 9), 2),
+}
+
+
+@pytest.mark.parametrize("case", LAYER_CASES)
+def test_layer_contract(case, tmp_path):
+    layer_cls, kwargs, input_shape, output_shape, trainable = LAYER_CASES[case]
+    run_layer_test(layer_cls, kwargs, input_shape, output_shape, trainable, tmp_path=tmp_path)
+
+
+def test_fade_in_layer_contract(tmp_path):
+    run_layer_test(L.FadeIn, {}, [(2, 4, 4, 3), (2, 4, 4, 3)], (2, 4, 4, 3), 0,
+                   expected_num_non_trainable_weights=1, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: L.EqualizedDense(0), "units must be a whole number >= 1. Received: units=0"),
+    (lambda: L.EqualizedDense(4.5), "Received: units=4.5"),
+    (lambda: L.EqualizedDense(4, gain=0), "gain must be a finite number > 0. Received: gain=0"),
+    (lambda: L.EqualizedConv2D(0), "Received: filters=0"),
+    (lambda: L.EqualizedConv2D(4, kernel_size=0), "Received: kernel_size=0"),
+    (lambda: L.PixelNorm(epsilon=-1.0), "Received: epsilon=-1.0"),
+    (lambda: L.MinibatchStdDev(group_size=-2), "Received: group_size=-2"),
+    (lambda: L.ToRGB(channels=0), "channels must be a whole number >= 1. Received: channels=0"),
+    (lambda: L.FromRGB(8, negative_slope=float("nan")), "Received: negative_slope=nan"),
+])
+def test_layers_refuse_bad_arguments_in_one_line(make, message):
+    with pytest.raises(OptionError, match=re.escape(message)) as error:
+        make()
+    assert isinstance(error.value, ValueError) and "\n" not in str(error.value)
 
 
 def test_num_levels_and_bad_resolutions():

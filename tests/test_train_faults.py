@@ -10,20 +10,15 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import TRAIN_ENV as ENV
+from conftest import tiny_config, write_faces
 from PIL import Image
-from test_gan_train import ENV, tiny_config, write_faces
 
 from progan_tf.errors import RunDirectoryError
 from progan_tf.gan import checkpoint, data
-from progan_tf.gan.callbacks import ProgressBar
+from progan_tf.gan.callbacks import ProgressBar, describe_step
 from progan_tf.gan.runlock import LOCK_FILE, RunLock
 from progan_tf.gan.train import train
-
-
-@pytest.fixture(scope="module")
-def faces(tmp_path_factory):
-    return write_faces(tmp_path_factory.mktemp("faces") / "images", count=16)
-
 
 # A model saved twice at the same image count (a periodic save on a phase's last batch, then
 # the phase-end save), or saved three times so that rotation deletes the oldest: the process is
@@ -174,7 +169,7 @@ def test_progress_bar_never_overshoots_and_closes_at_the_end():
         phase = type("Phase", (), {"resolution": 4, "fading": False})
 
     stream = io.StringIO()
-    bar = ProgressBar(1000, every_n_batches=1, file=stream)
+    bar = ProgressBar(1000, every_n_batches=1, file=stream, describe=describe_step)
     bar.set_model(Model())
     logs = {"alpha": 1.0, "d_loss": 0.1, "g_loss": 0.2}
     with warnings.catch_warnings():

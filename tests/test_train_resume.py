@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_gan_train import read_csv, tiny_config, write_faces
+from conftest import read_csv, tiny_config, write_faces
 
 from progan_tf.errors import DatasetError, RunDirectoryError
 from progan_tf.gan import callbacks as cb
@@ -17,11 +17,6 @@ from progan_tf.gan.schedule import Schedule
 from progan_tf.gan.train import build_model, train
 
 NEWEST, OLDER = "ckpt-000000000032", "ckpt-000000000024"
-
-
-@pytest.fixture(scope="module")
-def faces(tmp_path_factory):
-    return write_faces(tmp_path_factory.mktemp("faces") / "images", count=24)
 
 
 def base_config(faces, out, **overrides):
@@ -113,7 +108,7 @@ def test_restore_matches_weights_by_name_and_checks_shapes(run, faces):
 
 def _rewrite_digests(ckpt):
     state = json.loads((ckpt / "state.json").read_text())
-    state["files"] = {name: checkpoint._digest(ckpt / name) for name in state["files"]}
+    state["files"] = {name: checkpoint.file_digest(ckpt / name) for name in state["files"]}
     (ckpt / "state.json").write_text(json.dumps(state))
 
 
@@ -270,7 +265,7 @@ def test_a_failed_first_start_leaves_nothing_behind(tmp_path):
 
 
 def test_truncate_losses_drops_rows_after_the_checkpoint_and_partial_lines(tmp_path):
-    fields = cb.LossLog.FIELDS
+    fields = cb.LOSS_FIELDS
     lines = [",".join(fields)]
     for kimg in (0.008, 0.016, 0.024, 0.032):
         lines.append(",".join([str(kimg), "4", "0", "1.0", "0.5", "-0.5", "0.1", "0.2"]))

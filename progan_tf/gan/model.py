@@ -14,15 +14,23 @@ Loss (Gulrajani et al. 2017; Karras et al. 2018, appendix A.1)::
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
 from progan_tf.gan.schedule import Phase
 
 
-def make_adam(learning_rate=1e-3):
-    """Adam with the paper's settings: beta1 = 0, beta2 = 0.99, epsilon = 1e-8."""
+def make_adam(learning_rate: float = 1e-3) -> keras.optimizers.Adam:
+    """Adam with the paper's settings: beta1 = 0, beta2 = 0.99, epsilon = 1e-8.
+
+    Example:
+    >>> make_adam().beta_1
+    0.0
+    """
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.0, beta_2=0.99,
                                  epsilon=1e-8)
 
@@ -30,22 +38,34 @@ def make_adam(learning_rate=1e-3):
 class ProGAN(keras.Model):
     """Generator, discriminator and the generator's exponential moving average, trained together.
 
+    It is the :class:`~progan_tf.training.family.Trainable` of the ProGAN family: besides
+    ``train_step`` it keeps the training position (``images_shown``, ``step_count``,
+    ``phase``) and tells :mod:`progan_tf.training.checkpoint` what to store.
+
+    Reference:
+        Karras et al., 2018, `Progressive Growing of GANs <https://arxiv.org/abs/1710.10196>`_;
+        Gulrajani et al., 2017, `Improved Training of Wasserstein GANs
+        <https://arxiv.org/abs/1704.00028>`_.
+
     Args:
-        generator / discriminator: the progressive networks (same ``resolution``).
-        ema_beta: smoothing of the generator average used for samples and export (0.999).  As
-            in ``tf.train.ExponentialMovingAverage``, the step ``n`` uses
+        generator: The progressive generator.
+        discriminator: The progressive discriminator (same ``resolution``).
+        ema_beta: Smoothing of the generator average used for samples and export (default
+            0.999).  As in ``tf.train.ExponentialMovingAverage``, the step ``n`` uses
             ``min(ema_beta, (1 + n) / (10 + n))``: a short run (thousands, not the paper's
-            hundreds of thousands of steps) would otherwise export mostly its random initialisation.
-        gp_weight: gradient-penalty weight lambda (10).
-        drift_weight: the drift term epsilon that keeps D's output near zero (0.001).
-        learning_rate: Adam's learning rate for both networks (1e-3).
-        seed: seeds the latent and interpolation noise (a ``tf.random.Generator`` that is
-            checkpointed, so a resumed run draws the same numbers).
+            hundreds of thousands of steps) would otherwise export mostly its random
+            initialisation.
+        gp_weight: Gradient-penalty weight lambda (default 10).
+        drift_weight: The drift term epsilon that keeps D's output near zero (default 0.001).
+        learning_rate: Adam's learning rate for both networks (default 1e-3).
+        seed: Seeds the latent and interpolation noise (default 0; a ``tf.random.Generator``
+            that is checkpointed, so a resumed run draws the same numbers).
+        **kwargs: ``keras.Model`` arguments.
     """
 
     def __init__(self, generator: ProgressiveGenerator, discriminator: ProgressiveDiscriminator,
-                 ema_beta=0.999, gp_weight=10.0, drift_weight=1e-3, learning_rate=1e-3, seed=0,
-                 **kwargs):
+                 ema_beta: float = 0.999, gp_weight: float = 10.0, drift_weight: float = 1e-3,
+                 learning_rate: float = 1e-3, seed: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.ema_generator = ProgressiveGenerator.from_config(
@@ -63,14 +83,21 @@ class ProGAN(keras.Model):
         self.g_optimizer = self.d_optimizer = None
         self.built = True  # the networks build all their weights up front
 
-    def call(self, latents, training=False):
+    def call(self, latents: Any, training: bool = False) -> Any:
+        """The generator's images in [-1, 1] (``fit`` never calls it; ``train_step`` does)."""
         return self.generator(latents, training=training)
 
     @property
-    def latent_dim(self):
+    def step_count(self) -> tf.Variable:
+        """Training steps over the whole run (checkpointed): the EMA's update count."""
+        return self.ema_updates
+
+    @property
+    def latent_dim(self) -> int:
+        """The generator's latent size."""
         return self.generator.latent_dim
 
-    def start_phase(self, phase: Phase, jit_compile=False):
+    def start_phase(self, phase: Phase, jit_compile: bool = False) -> None:
         """Point all three networks at ``phase``'s stage and recompile.
 
         The optimizers are replaced (their state reset) whenever the resolution changes, as in
@@ -89,7 +116,7 @@ class ProGAN(keras.Model):
                 self.optimizer_resolution = phase.resolution
             self.compile(jit_compile=jit_compile)
 
-    def _set_alpha(self):
+    def _set_alpha(self) -> tf.Tensor:
         phase = self.phase
         if not phase.fading:
             return tf.constant(1.0)
@@ -99,7 +126,8 @@ class ProGAN(keras.Model):
             network.fade.alpha.assign(alpha)
         return alpha
 
-    def train_step(self, real_images):
+    def train_step(self, real_images: tf.Tensor) -> dict:
+        """One D and one G update on a global batch of real images; returns the losses."""
         alpha = self._set_alpha()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         batch = tf.shape(real_images)[0]
@@ -107,7 +135,8 @@ class ProGAN(keras.Model):
         g_vars = self.generator.stage_variables(self.phase.fading)
 
         # Discriminator (critic) update.
-        fake_images = _float32(self.generator(self.rng.normal([batch, self.latent_dim]), training=True))
+        latents = self.rng.normal([batch, self.latent_dim])
+        fake_images = _float32(self.generator(latents, training=True))
         mix = self.rng.uniform([batch, 1, 1, 1], dtype=real_images.dtype)
         mixed_images = real_images + mix * (fake_images - real_images)
         with tf.GradientTape() as tape:
@@ -147,12 +176,47 @@ class ProGAN(keras.Model):
         return {"d_loss": d_loss, "g_loss": g_loss, "wasserstein": wasserstein,
                 "gradient_penalty": penalty, "alpha": alpha}
 
-    def sample(self, latents, use_ema=True):
+    # -- the checkpoint interface of progan_tf.training.checkpoint ---------------------------
+
+    def checkpoint_networks(self) -> dict[str, keras.Model]:
+        """The networks a checkpoint stores, by file name (``generator.npz``, ...)."""
+        return {"generator": self.generator, "discriminator": self.discriminator,
+                "ema_generator": self.ema_generator}
+
+    def checkpoint_optimizers(self) -> dict[str, tuple]:
+        """``{file name: (optimizer or None, name of its network, the variables it trains)}``."""
+        return {"g_optimizer": (self.g_optimizer, "generator",
+                                self.generator.stage_variables()),
+                "d_optimizer": (self.d_optimizer, "discriminator",
+                                self.discriminator.stage_variables())}
+
+    def checkpoint_state(self) -> dict:
+        """What ``state.json`` records besides the image counter and the weights.
+
+        The EMA step count, the optimizers' resolution, the phase and the noise generator's
+        state.
+        """
+        return {"ema_updates": int(self.ema_updates.numpy()),
+                "optimizer_resolution": self.optimizer_resolution,
+                "phase_index": self.phase.index if self.phase is not None else None,
+                "rng_state": self.rng.state.numpy().tolist(),
+                "rng_algorithm": int(self.rng.algorithm)}
+
+    def optimizer_state_applies(self, state: dict) -> bool:
+        """Whether a checkpoint's optimizer state belongs to the current optimizers."""
+        return state.get("optimizer_resolution") == self.optimizer_resolution
+
+    def restore_checkpoint_state(self, state: dict) -> None:
+        """Set the EMA step count and the noise generator from a checkpoint's state."""
+        self.ema_updates.assign(int(state.get("ema_updates", 0)))
+        self.rng.reset(np.asarray(state["rng_state"], dtype=np.int64))
+
+    def sample(self, latents: Any, use_ema: bool = True) -> tf.Tensor:
         """Images in [0, 1] from ``latents`` at the current stage (EMA generator by default)."""
         network = self.ema_generator if use_ema else self.generator
         return tf.clip_by_value(_float32(network(latents, training=False)) * 0.5 + 0.5, 0.0, 1.0)
 
 
-def _float32(tensor):
+def _float32(tensor: Any) -> tf.Tensor:
     """Losses, the gradient penalty and samples in float32 also under a mixed-precision policy."""
     return tf.cast(tensor, tf.float32)

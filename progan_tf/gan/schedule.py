@@ -13,6 +13,9 @@ import dataclasses
 import math
 import numbers
 
+from progan_tf.checks import check_whole_number
+from progan_tf.errors import DatasetError
+
 # Minibatch size per resolution: CPU-friendly defaults, smaller where activations are large.
 DEFAULT_BATCH_SIZES = {4: 64, 8: 64, 16: 32, 32: 32, 64: 16, 128: 16, 256: 8, 512: 4, 1024: 4}
 
@@ -29,15 +32,22 @@ class Phase:
     batch_size: int
 
     @property
-    def end_images(self):
+    def end_images(self) -> int:
+        """The image count at which the next phase starts."""
         return self.start_images + self.num_images
 
     @property
-    def name(self):
+    def name(self) -> str:
+        """``"8x8 fade-in"`` or ``"8x8 stable"``."""
         return f"{self.resolution}x{self.resolution} {'fade-in' if self.fading else 'stable'}"
 
-    def alpha(self, images_shown):
-        """Fade-in blend factor at ``images_shown`` (1 outside fade phases)."""
+    def alpha(self, images_shown: int) -> float:
+        """Fade-in blend factor at ``images_shown`` (1 outside fade phases).
+
+        Example:
+        >>> Phase(1, 8, True, 1000, 1000, 16).alpha(1500)
+        0.5
+        """
         if not self.fading:
             return 1.0
         return min(max((images_shown - self.start_images) / self.num_images, 0.0), 1.0)
@@ -48,11 +58,21 @@ class Schedule:
     """Phases from 4x4 up to ``resolution``.
 
     Args:
-        resolution: final resolution, a power of two from 4 to 1024.
-        kimg_per_phase: thousands of real images shown in each fade-in and each stable phase.
-        batch_sizes: minibatch size per resolution (missing entries use the defaults).
-        final_kimg: length of the last stable phase (defaults to ``kimg_per_phase``); lets the
-            final resolution train longer than the intermediate ones.
+        resolution: Final resolution, a power of two from 4 to 1024.
+        kimg_per_phase: Thousands of real images shown in each fade-in and each stable phase
+            (default 100).
+        batch_sizes: Minibatch size per resolution (default ``{}``: missing entries use
+            :data:`DEFAULT_BATCH_SIZES`).
+        final_kimg: Length of the last stable phase (default ``None``: ``kimg_per_phase``);
+            lets the final resolution train longer than the intermediate ones.
+
+    Raises:
+        DatasetError: (a ``ValueError``) naming the first invalid argument.
+
+    Example:
+    >>> schedule = Schedule(16, kimg_per_phase=1, final_kimg=3)
+    >>> [phase.name for phase in schedule.phases][-2:], schedule.total_images
+    (['16x16 fade-in', '16x16 stable'], 7000)
     """
 
     resolution: int
@@ -60,35 +80,35 @@ class Schedule:
     batch_sizes: dict = dataclasses.field(default_factory=dict)
     final_kimg: float | None = None
 
-    def __post_init__(self):
-        if isinstance(self.resolution, bool) or not isinstance(self.resolution, numbers.Integral):
-            raise ValueError(f"resolution must be a whole number, got {self.resolution!r}")
-        log2 = math.log2(self.resolution) if self.resolution > 0 else 0.5
-        if self.resolution < 4 or self.resolution > 1024 or log2 != int(log2):
-            raise ValueError(
-                f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...), "
-                f"got {self.resolution}")
+    def __post_init__(self) -> None:
+        """Check the arguments (``DatasetError``, a ``ValueError``, names the first bad one)."""
+        if isinstance(self.resolution, bool) or not isinstance(self.resolution, numbers.Integral) \
+                or self.resolution not in DEFAULT_BATCH_SIZES:
+            raise DatasetError(
+                f"resolution must be a power of two from 4 to 1024 (4, 8, 16, 32, 64, 128, ...). "
+                f"Received: resolution={self.resolution!r}")
         for name in ("kimg_per_phase", "final_kimg"):
             value = getattr(self, name)
             if name == "final_kimg" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real) \
                     or not math.isfinite(value) or round(value * 1000) < 1:
-                raise ValueError(f"{name} must be a finite number of thousands of images, at "
-                                 f"least 0.001, got {value!r}")
+                raise DatasetError(f"{name} must be a finite number of thousands of images, at "
+                                   f"least 0.001. Received: {name}={value!r}")
         for resolution, size in self.batch_sizes.items():
             if resolution not in DEFAULT_BATCH_SIZES:
-                raise ValueError(f"batch size given for {resolution}x{resolution}, which is not a "
-                                 f"resolution (use 4, 8, 16, ..., 1024)")
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-                raise ValueError(f"batch size for {resolution}x{resolution} must be a positive "
-                                 f"whole number, got {size!r}")
+                raise DatasetError(f"batch size given for {resolution}x{resolution}, which is not "
+                                   f"a resolution (use 4, 8, 16, ..., 1024)")
+            check_whole_number(size, f"batch size for {resolution}x{resolution}",
+                               error=DatasetError)
 
-    def batch_size(self, resolution):
+    def batch_size(self, resolution: int) -> int:
+        """The minibatch size at ``resolution`` (given, else the default)."""
         return int({**DEFAULT_BATCH_SIZES, **self.batch_sizes}[resolution])
 
     @property
-    def phases(self):
+    def phases(self) -> list[Phase]:
+        """Every phase, in order: 4x4 stable, then fade-in and stable per resolution."""
         phases, start = [], 0
         resolutions = [4 * 2 ** level for level in range(int(math.log2(self.resolution)) - 1)]
         for resolution in resolutions:
@@ -103,23 +123,26 @@ class Schedule:
         return phases
 
     @property
-    def total_images(self):
+    def total_images(self) -> int:
+        """The run's length in images."""
         return self.phases[-1].end_images
 
-    def phase_at(self, images_shown):
+    def phase_at(self, images_shown: int) -> Phase:
         """The phase that the image counter ``images_shown`` falls in (the last one at the end)."""
         for phase in self.phases:
             if images_shown < phase.end_images:
                 return phase
         return self.phases[-1]
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
+        """The schedule as JSON-serialisable values (``state.json``, ``metadata.json``)."""
         return {"resolution": self.resolution, "kimg_per_phase": self.kimg_per_phase,
                 "batch_sizes": {str(k): v for k, v in self.batch_sizes.items()},
                 "final_kimg": self.final_kimg}
 
     @classmethod
-    def from_dict(cls, config):
+    def from_dict(cls, config: dict) -> Schedule:
+        """The schedule :meth:`to_dict` described."""
         return cls(resolution=int(config["resolution"]),
                    kimg_per_phase=float(config["kimg_per_phase"]),
                    batch_sizes={int(k): int(v) for k, v in config.get("batch_sizes", {}).items()},

@@ -1,0 +1,187 @@
+"""The training loop every family shares: check, lock, resume, then ``fit`` phase by phase.
+
+:func:`train` is what ``progan-tf train`` runs for ProGAN (through
+:func:`progan_tf.gan.train.train`) and what a new family gets for free.  It reads top to
+bottom like the life of a run:
+
+1. check the options, the run folder and the data before anything is written, so a start that
+   fails leaves no ``run.json`` behind;
+2. lock the folder, write ``run.json`` (new runs) and ``dataset.json``;
+3. build the family's model and continue from the newest loadable checkpoint (resuming);
+4. call Keras ``fit`` once per phase of the family's schedule, with the shared callbacks, and
+   write a sample grid, the loss plot and a checkpoint at every phase end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from progan_tf import fileio
+from progan_tf.errors import RunDirectoryError, TrainingInterrupted
+from progan_tf.training import callbacks as cb
+from progan_tf.training import checkpoint, runs
+from progan_tf.training.runlock import LOCK_FILE, RunLock
+
+__all__ = ["train"]
+
+log = logging.getLogger(__name__)
+
+
+def train(family: Any, config: Any, resume: bool = False, strategy: Any = None,
+          stop_after_images: int | None = None, progress: bool = True,
+          extra_callbacks: Sequence = (), log_every: int = 10) -> Path:
+    """Train (or resume) the run of ``family`` described by ``config``.  Returns the run folder.
+
+    Everything is checked before anything is written: the options, the run folder and the
+    training data, so a start that fails leaves no ``run.json`` behind.  The run folder is
+    locked (``train.lock``) while training.  Resuming continues from the newest loadable
+    checkpoint (damaged newer ones are set aside as ``damaged-ckpt-*`` with a warning) and
+    refuses options that differ from the run's, except the family's ``safe_on_resume``.
+
+    Args:
+        family: The :class:`~progan_tf.training.family.ModelFamily` to train.
+        config: Its options (``family.config_class``).
+        resume: Continue the run stored in ``config.out_dir`` (default ``False``).
+        strategy: A ``tf.distribute`` strategy (default ``None``: the current one).
+        stop_after_images: End the session early (with a checkpoint) once that many images
+            have been shown in total -- for tests and time-boxed sessions (default ``None``).
+        progress: Show a progress bar (default ``True``).
+        extra_callbacks: More Keras callbacks for every ``fit`` (default none).
+        log_every: Log the losses every this many steps (default 10).
+
+    Returns:
+        The run folder.
+
+    Raises:
+        DatasetError: for invalid options or unusable training data.
+        RunDirectoryError: for a run folder that does not fit the request (in use, holding
+            another run, damaged), naming what to do.
+        TrainingInterrupted: after SIGINT/SIGTERM, once the checkpoint is written.
+    """
+    config.validate()
+    out = Path(config.out_dir).expanduser()
+    if resume:
+        config = runs.resume_config(family, config, out)
+    else:
+        runs.check_new_run_dir(out)
+    created = runs.make_run_dir(out)
+    lock = RunLock(out, config.command)
+    written = []  # files a failed first start must not leave behind
+    started = False
+    try:
+        lock.acquire()
+        if not resume:  # again, now that no other process can be creating a run here
+            runs.check_new_run_dir(out, ignore={LOCK_FILE})
+        data, info = family.load_data(config)
+        if not resume:
+            config = dataclasses.replace(config, out_dir=str(out),
+                                         data_dir=str(Path(config.data_dir).expanduser().resolve()))
+        written.append(runs.write_dataset_info(out, info, resuming=resume))
+        if not resume:
+            written.append(fileio.write_text(out / runs.RUN_FILE, config.to_json()))
+        started = True
+        return _fit_phases(family, config, data, resume, strategy, stop_after_images, progress,
+                           extra_callbacks, log_every)
+    finally:
+        lock.release()
+        if not started and not resume:
+            for path in written:
+                path.unlink(missing_ok=True)
+        if not started and created:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+
+
+def _resume_point(model: Any, config: Any, ckpt_dir: Path, schedule: Any) -> int:
+    """Restore the newest loadable checkpoint into ``model``; returns the images shown."""
+    found, skipped = checkpoint.find_loadable(ckpt_dir)
+    set_aside = sorted(ckpt_dir.glob(checkpoint.DAMAGED_PREFIX + "*"))
+    if found is None and (skipped or set_aside):
+        reasons = "; ".join([f"{path.name}: {reason}" for path, reason in skipped[:3]]
+                            + [f"{path.name}: set aside as damaged" for path in set_aside[:3]])
+        raise RunDirectoryError(
+            f"none of the {len(skipped) + len(set_aside)} checkpoints in {str(ckpt_dir)!r} can "
+            f"be loaded ({reasons}); start a new run in another folder, or move the checkpoints "
+            f"folder away to train this run again from 0 kimg")
+    for path, reason in skipped:
+        moved = checkpoint.set_aside(path)
+        log.warning("skipped checkpoint %s: %s; moved it to %s and fell back to %s",
+                    path.name, reason, moved.name, found.name)
+    if found is None:
+        log.warning("%s has no checkpoint yet (the run was stopped before its first one was "
+                    "written); starting it from 0 kimg", ckpt_dir.parent)
+        model.start_phase(schedule.phase_at(0), config.jit_compile)
+        return 0
+    shown = checkpoint.read_state(found)["images_shown"]
+    model.start_phase(schedule.phase_at(shown), config.jit_compile)
+    checkpoint.restore(model, found)
+    log.info("resumed from %s at %.1f kimg", found, shown / 1000)
+    return shown
+
+
+def _fit_phases(family: Any, config: Any, data: Any, resume: bool, strategy: Any,
+                stop_after_images: int | None, progress: bool, extra_callbacks: Sequence,
+                log_every: int) -> Path:
+    """The loop of :func:`train`, in a locked run folder that passed every check."""
+    run_dir = Path(config.out_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    for done in checkpoint.clean_up(ckpt_dir):
+        log.info("checkpoints: %s (left by an interrupted save)", done)
+    runs.remove_temporaries(run_dir)
+
+    # The model, at the schedule's start or at the newest loadable checkpoint.
+    schedule = family.schedule(config)
+    model = family.build_model(config, strategy)
+    if resume:
+        shown = _resume_point(model, config, ckpt_dir, schedule)
+        cb.truncate_losses(run_dir, shown)
+    else:
+        shown = 0
+        model.start_phase(schedule.phase_at(0), config.jit_compile)
+
+    # The callbacks every fit() gets; the checkpointer also catches SIGINT/SIGTERM.
+    sample_inputs = family.sample_inputs(config)
+    saver = cb.Checkpointer(ckpt_dir, config.checkpoint_minutes,
+                            extra_state={"schedule": schedule.to_dict()})
+    losses = cb.LossLog(run_dir, family.loss_columns, every_n_batches=log_every)
+    end = min(schedule.total_images, stop_after_images or schedule.total_images)
+    bar = cb.ProgressBar(schedule.total_images, shown, disable=not progress,
+                         describe=family.describe_step)
+    callbacks = [saver, losses, bar, *extra_callbacks]
+    saver.install_signal_handlers()
+
+    # One fit() per phase (or per part of a phase, when resuming or stopping inside one).
+    try:
+        while shown < end and not saver.interrupted:
+            phase = schedule.phase_at(shown)
+            if phase != model.phase:
+                model.start_phase(phase, config.jit_compile)
+            steps = math.ceil((min(phase.end_images, end) - shown) / phase.batch_size)
+            dataset = family.dataset(config, data, phase, shown)
+            with warnings.catch_warnings():  # our stream is shuffled; Keras can't know that
+                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+                model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0,
+                          callbacks=callbacks)
+            shown = int(model.images_shown.numpy())
+            if shown >= phase.end_images or shown >= end:
+                path = run_dir / "samples" / f"{family.sample_name(phase)}.png"
+                cb.save_sample_grid(model.sample(sample_inputs).numpy(), path, losses.writer,
+                                    shown)
+                cb.plot_losses(run_dir, family.loss_curves, marker=family.loss_marker)
+                saver.save()
+    finally:
+        saver.restore_signal_handlers()
+        bar.close(shown)
+    if saver.interrupted:
+        raise TrainingInterrupted(
+            f"training stopped by {saver.interrupted} at {shown / 1000:.1f} kimg; checkpoint saved "
+            f"in {str(ckpt_dir)!r}; continue with --resume", signal=saver.interrupted)
+    return run_dir

@@ -1,0 +1,182 @@
+"""Run folders: where a run's options, data description and results live, and who may write.
+
+A run folder holds::
+
+    run.json            the options (written once; resuming reads them back)
+    dataset.json        what the data folder held at the last start
+    train.lock          who is training the run right now (see progan_tf.training.runlock)
+    checkpoints/        atomic, self-checking checkpoints (progan_tf.training.checkpoint)
+    samples/            a fixed-input grid at the end of every phase
+    logs/               TensorBoard scalars and images
+    losses.csv/.png     the loss curves
+
+The functions here refuse a folder that is not what the request needs -- a file, a folder
+holding another run, a folder that holds no run to resume -- with one line saying what to do,
+before anything is written.  They know nothing about a family except its options dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from progan_tf import fileio
+from progan_tf.errors import RunDirectoryError
+
+__all__ = ["DATASET_FILE", "RUN_FILE", "check_new_run_dir", "make_run_dir", "read_json",
+           "read_run_config", "remove_temporaries", "resume_config", "resume_differences",
+           "write_dataset_info"]
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+DATASET_FILE = "dataset.json"
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file's content, or None when it is missing or damaged (for what is only shown).
+
+    Example:
+    >>> read_json("no-such-file.json") is None
+    True
+    """
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def check_new_run_dir(out: Path, ignore: tuple | set = ()) -> None:
+    """Raise unless ``out`` can hold a new run: missing, or an empty folder.
+
+    Args:
+        out: The run folder to be.
+        ignore: Names inside ``out`` that do not count (the lock this process holds).
+
+    Raises:
+        RunDirectoryError: ``out`` is a file, holds a run, or holds other files.
+    """
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"output {str(out)!r} is a file, not a folder; choose a new "
+                                f"folder for the run")
+    if (out / RUN_FILE).exists():
+        raise RunDirectoryError(f"{str(out)!r} already holds a run; pass --resume to continue it, "
+                                f"or choose another output folder")
+    if out.exists() and any(p.name not in ignore for p in out.iterdir()):
+        raise RunDirectoryError(f"output folder {str(out)!r} is not empty; choose a new folder "
+                                f"for the run")
+
+
+def make_run_dir(out: Path) -> bool:
+    """Create ``out`` (and its parents).
+
+    Returns:
+        Whether it was created now (a failed first start removes only what it created).
+
+    Raises:
+        RunDirectoryError: ``out`` cannot be created, or is not a folder.
+    """
+    try:
+        out.mkdir(parents=True)
+        return True
+    except FileExistsError:
+        if not out.is_dir():
+            raise RunDirectoryError(f"{str(out)!r} is not a folder; choose a new folder for the "
+                                    f"run") from None
+        return False
+    except OSError as error:
+        raise RunDirectoryError(f"cannot create the run folder {str(out)!r} "
+                                f"({error.strerror or error}); choose a folder you can write "
+                                f"to") from None
+
+
+def read_run_config(config_class: type, run_dir: str | os.PathLike) -> Any:
+    """The options stored in ``run_dir/run.json``, checked.
+
+    Args:
+        config_class: The family's options dataclass (with ``from_json`` and ``validate``).
+        run_dir: The run folder.
+
+    Raises:
+        RunDirectoryError: if there is none, or it is damaged (one line saying what to do).
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / RUN_FILE
+    if not path.exists():
+        raise RunDirectoryError(f"{str(run_dir)!r} holds no run to resume (no {RUN_FILE}); "
+                                f"drop --resume to start a new run there")
+    try:
+        stored = config_class.from_json(path.read_text())
+        stored.validate()
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise RunDirectoryError(
+            f"{str(path)!r} is damaged ({type(error).__name__}: {error}); it holds the run's "
+            f"options: restore it from a backup or rewrite it with the options of the original "
+            f"command, or start a new run in another folder") from None
+    return stored
+
+
+def resume_differences(family: Any, config: Any, stored: Any) -> list[str]:
+    """``"name new (run: stored)"`` for every option that may not change on resume.
+
+    Args:
+        family: The :class:`~progan_tf.training.family.ModelFamily` (its ``comparable`` and
+            ``safe_on_resume``).
+        config: The options of the command that resumes.
+        stored: The run's options.
+    """
+    new, old = family.comparable(config), family.comparable(stored)
+    return [f"{name} {new[name]!r} (run: {old[name]!r})" for name in new
+            if name not in family.safe_on_resume and new[name] != old[name]]
+
+
+def resume_config(family: Any, config: Any, run_dir: str | os.PathLike) -> Any:
+    """The stored run's options, with the fields of ``config`` that may change on resume.
+
+    Raises:
+        RunDirectoryError: if ``config`` differs from the run in any other field, naming them.
+    """
+    stored = read_run_config(family.config_class, run_dir)
+    differences = resume_differences(family, config, stored)
+    if differences:
+        command = f" ({stored.command})" if stored.command else ""
+        safe = [name for name in family.safe_on_resume if name not in ("command", "out_dir")]
+        raise RunDirectoryError(
+            f"cannot resume {str(run_dir)!r} with other options: {'; '.join(differences)}; pass "
+            f"the options of the command that started it{command}; only "
+            f"{', '.join(safe)} may change when resuming")
+    safe = {k: getattr(config, k) for k in family.safe_on_resume}
+    return dataclasses.replace(stored, **{**safe, "out_dir": str(run_dir)})
+
+
+def write_dataset_info(out: Path, info: dict, resuming: bool) -> Path:
+    """Write ``dataset.json``; when resuming, warn if the number of examples changed.
+
+    Args:
+        out: The run folder.
+        info: What the family's ``load_data`` reports (``info["images"]``: the count).
+        resuming: Whether the run is being resumed.
+
+    Returns:
+        The file's path.
+    """
+    path = out / DATASET_FILE
+    if resuming:  # say so if the data changed since the run started
+        before = read_json(path)
+        before = before.get("images") if isinstance(before, dict) else None
+        if before is not None and before != info["images"]:
+            log.warning("the data folder now holds %d usable images, the run started with %s: "
+                        "the images shown from here on differ from an uninterrupted run's",
+                        info["images"], before)
+    return fileio.write_json(path, info)
+
+
+def remove_temporaries(run_dir: Path) -> None:
+    """Delete the temporary files of atomic writes a kill cut short (``.run.json.*``, ...)."""
+    for pattern in (f".{RUN_FILE}.*", f".{DATASET_FILE}.*", ".losses.csv.*", ".losses.png.*"):
+        for path in run_dir.glob(pattern):
+            path.unlink(missing_ok=True)
