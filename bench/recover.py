@@ -8,7 +8,8 @@ Prints one table from one run. The targets are two sets of images at the generat
 * **real faces**: the last ``--num-targets`` files of ``--real-dir`` (by default CelebA images
   007969-008000.jpg, which the shipped model never saw: it was trained with ``--holdout 1000``),
   decoded with exactly the crop and resize its training data got
-  (``progan_tf.gan.data.decode_training_image``), so they look like what the model learned to draw.
+  (``progan_tf.training.data.decode_training_image``), so they look like what the model learned
+  to draw.
 
 The rows are
 
@@ -206,7 +207,7 @@ def real_face_files(directory: Path, count: int) -> tuple[list[str], int]:
         raise DatasetError(f"--real-dir {str(directory)!r} does not exist or is not a folder; "
                            f"pass a folder of face pictures, e.g. the CelebA images the model "
                            f"was trained on")
-    from progan_tf.gan.data import list_image_files
+    from progan_tf.training.data import list_image_files
 
     files = list_image_files(directory)
     if len(files) < count:
@@ -223,7 +224,7 @@ def load_real_faces(files: list[str], resolution: int, crop: str) -> np.ndarray:
     resize, uint8 rounding) on just these files, rather than decoding the whole folder; a file
     it cannot read raises its one-line ``ImageLoadError``.
     """
-    from progan_tf.gan.data import decode_training_image
+    from progan_tf.training.data import decode_training_image
 
     images = [decode_training_image(path, resolution, crop)[0] for path in files]
     return np.stack(images).astype(np.float32) / 255.0

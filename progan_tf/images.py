@@ -7,7 +7,7 @@ them into the one thing the rest of progan-tf expects -- a float32 ``[H, W, 3]``
 cropped and resized -- and turns everything that can go wrong into a one-line
 :class:`~progan_tf.errors.ImageLoadError` that names the file.
 
-**One decoder, one crop geometry.** The training data (:mod:`progan_tf.gan.data`), the metrics'
+**One decoder, one crop geometry.** The training data (:mod:`progan_tf.training.data`), the metrics'
 real images, :func:`~progan_tf.face.face_crop` and :func:`load_image` all decode pictures here
 and cut them with :func:`crop_box`, so a user's photo and the training data are framed alike:
 ``load_image(photo, size=32, crop="celeba")`` is the picture exactly as a model trained with

@@ -369,7 +369,7 @@ def fetch_celeba_sample(
     >>> [Path(file).name for file in files]
     ['face0.png', 'face1.png']
     """
-    from progan_tf.gan.data import IMAGE_SUFFIXES, list_image_files
+    from progan_tf.training.data import IMAGE_SUFFIXES, list_image_files
 
     count, data_dir = check_whole_number(count, "count"), Path(data_dir).expanduser()
     with contextlib.suppress(DatasetError):  # DatasetError: empty or missing, filled below

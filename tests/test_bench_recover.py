@@ -161,7 +161,7 @@ def test_execution_step_seconds_shares_each_call_among_its_steps():
 
 
 def test_real_faces_get_the_training_crop(faces_dir):
-    from progan_tf.gan.data import load_image_folder
+    from progan_tf.training.data import load_image_folder
 
     bench = _load_bench_module()
     files, total = bench.real_face_files(faces_dir, 3)

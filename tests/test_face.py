@@ -143,7 +143,7 @@ def test_celeba_faces_are_framed_like_progans_crop(cv2):
         path = CELEBA / f"{number:06d}.jpg"
         pixels = load_image(path)
         height, width = pixels.shape[:2]
-        side = round(width * 128 / 178)  # the ProGAN paper's crop, as in progan_tf.gan.data
+        side = round(width * 128 / 178)  # the ProGAN paper's crop, as in progan_tf.training.data
         top, left = round(height * 121 / 218 - side / 2), round((width - side) / 2)
         progan = load_image(pixels[top:top + side, left:left + side], 32)
         with warnings.catch_warnings(record=True) as caught:

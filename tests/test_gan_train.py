@@ -17,9 +17,10 @@ from PIL import Image
 
 from progan_tf import fileio
 from progan_tf.errors import DatasetError, RunDirectoryError
-from progan_tf.gan import checkpoint, data
+from progan_tf.gan import checkpoint
 from progan_tf.gan.schedule import Schedule
 from progan_tf.gan.train import train
+from progan_tf.training import data
 
 __all__ = ["ENV", "read_csv", "tiny_config", "write_faces"]  # older tests import them from here
 

@@ -517,7 +517,7 @@ def celeba_sized_photo(tmp_path) -> Path:
 
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_celeba_crop_frames_a_photo_exactly_as_training_does(celeba_sized_photo, resolution):
-    data = pytest.importorskip("progan_tf.gan.data")
+    data = pytest.importorskip("progan_tf.training.data")
     trained, upscaled = data.decode_training_image(celeba_sized_photo, resolution, crop="celeba")
     loaded = load_image(celeba_sized_photo, size=resolution, crop="celeba")
     assert loaded.dtype == np.float32 and not upscaled

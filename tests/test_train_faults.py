@@ -15,10 +15,11 @@ from conftest import tiny_config, write_faces
 from PIL import Image
 
 from progan_tf.errors import RunDirectoryError
-from progan_tf.gan import checkpoint, data
+from progan_tf.gan import checkpoint
 from progan_tf.gan.callbacks import ProgressBar, describe_step
 from progan_tf.gan.runlock import LOCK_FILE, RunLock
 from progan_tf.gan.train import train
+from progan_tf.training import data
 
 # A model saved twice at the same image count (a periodic save on a phase's last batch, then
 # the phase-end save), or saved three times so that rotation deletes the oldest: the process is

@@ -338,7 +338,7 @@ def test_runnable_blocks_run_against_the_bundled_model(name, codes, tmp_path, mo
         seconds = time.monotonic() - started
         assert seconds < 60, f"{name} block {number} took {seconds:.0f} s; keep answers quick"
     if name.startswith("standalone"):  # the bundled-faces recipe: a folder notebook 03 can read
-        from progan_tf.gan import data
+        from progan_tf.training import data
 
         files = data.list_image_files(tmp_path / "bundled-faces")
         assert len(files) == 1000

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from progan_tf.errors import DatasetError, RunDirectoryError
-from progan_tf.gan import data  # moves to progan_tf.training.data: the one import to change
 from progan_tf.gan.export import export_generator
 from progan_tf.gan.model import ProGAN
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
 from progan_tf.gan.schedule import Phase, Schedule
+from progan_tf.training import data
 from progan_tf.training.family import ModelFamily
 
 __all__ = ["PROGAN", "ProGANFamily", "build_model"]
