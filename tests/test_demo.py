@@ -17,6 +17,7 @@ from test_cli import assert_one_line_error, progan_tf
 
 import progan_tf as pt
 from progan_tf.demo import MARKER, DemoError, run_demo
+from progan_tf.loading import bundled_folder
 from progan_tf.recovery import zoom_factor
 
 STEPS, RESTARTS, FRAMES, SEED = 12, 2, 6, 3
@@ -162,8 +163,7 @@ def test_demo_model_metrics_are_a_readable_table(demo):
     not the raw keys of metadata.json."""
     out, _ = demo
     text = (out / "index.html").read_text(encoding="utf-8")
-    metrics = json.loads((Path(pt.__file__).parent / "bundled" / "generator" /
-                          "metadata.json").read_text())["metrics"]
+    metrics = json.loads(bundled_folder().joinpath("metadata.json").read_text())["metrics"]
     swd, floor = metrics["swd"], metrics["swd_noise_floor"]
     for level in ("32", "16"):
         assert (f"<th>SWD at {level}x{level} (x1e3)</th><td>{swd['levels'][level]:.1f}</td>"
