@@ -220,7 +220,6 @@ def open_url(
         OSError, http.client.HTTPException: If the connection breaks.
 
     Example:
-
     >>> with open_url("https://example.com/face.jpg", 20) as response:  # doctest: +SKIP
     ...     data = response.read()
     """

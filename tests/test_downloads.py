@@ -319,7 +319,7 @@ def test_http_403_through_the_redirect_falls_back_to_kagglehub(server, hub_cache
                                                                 caplog, tf1_hub_module_dir):
     url = f"{server.url}/google/progan-128/1"
     server.routes["/google/progan-128/1"] = status(403)  # tensorflow/hub#932
-    monkeypatch.setitem(loading._KAGGLE_MIRRORS, url, loading.PROGAN_128_KAGGLE)
+    monkeypatch.setitem(loading.KAGGLE_MIRRORS, url, loading.PROGAN_128_KAGGLE)
     calls = fake_kagglehub(monkeypatch, tf1_hub_module_dir)
     with caplog.at_level(logging.WARNING, logger="progan_tf.loading"):
         generator = load_generator(url)
@@ -331,7 +331,7 @@ def test_http_403_through_the_redirect_falls_back_to_kagglehub(server, hub_cache
 def test_without_kagglehub_the_error_names_the_extra(server, hub_cache, monkeypatch):
     url = f"{server.url}/google/progan-128/1"
     server.routes["/google/progan-128/1"] = status(403)
-    monkeypatch.setitem(loading._KAGGLE_MIRRORS, url, loading.PROGAN_128_KAGGLE)
+    monkeypatch.setitem(loading.KAGGLE_MIRRORS, url, loading.PROGAN_128_KAGGLE)
     with pytest.raises(ModelLoadError) as caught:
         load_generator(url)
     message = str(caught.value)
