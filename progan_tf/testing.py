@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import OptionError
+from progan_tf.fileio import write_bytes
 
 __all__ = ["build_tf1_hub_module", "build_tf2_saved_model"]
 
@@ -98,7 +99,7 @@ def build_tf1_hub_module(
                 session, tags=[], signature_def_map={"default": signature}, strip_default_attrs=True
             )
             builder.save()
-    (path / _MODULE_DEF_FILENAME).write_bytes(_MODULE_DEF_V3)
+    write_bytes(path / _MODULE_DEF_FILENAME, _MODULE_DEF_V3)
     return path
 
 
