@@ -78,7 +78,7 @@ class _DownloadFailed(Exception):
         self.offline = offline
 
 
-def load_module(handle: str, timeout: float | None):
+def load_module(handle: str, timeout: float | None) -> Any:
     """Loads the SavedModel behind a generator handle.
 
     Args:
