@@ -108,6 +108,7 @@ def _auto_zoom(zoom: int | None, image_shape: tuple[int, ...]) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
+    """``progan-tf generate``: N images from seeded random latents, saved as one grid PNG."""
     import progan_tf as pt
 
     generator = pt.load_generator(args.model)
@@ -122,6 +123,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
+    """``progan-tf interpolate``: a walk between random latents, streamed into a GIF or MP4."""
     from tqdm.auto import tqdm
 
     import progan_tf as pt
@@ -142,6 +144,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``progan-tf train``: trains (or resumes) a run; returns 130/143 after a saved interrupt."""
     from progan_tf.errors import TrainingInterrupted
     from progan_tf.gan.train import TrainConfig, train
 
@@ -165,6 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    """``progan-tf export``: the EMA generator of a run as a SavedModel in progan-128's shape."""
     from progan_tf.errors import RunDirectoryError
     from progan_tf.gan.export import check_export_destination, export_run
 
@@ -208,6 +212,7 @@ def _metrics_table(result: dict) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    """``progan-tf evaluate``: SWD with its noise floor and MS-SSIM, as a table or JSON."""
     import progan_tf as pt
     from progan_tf.gan.data import load_image_folder
     from progan_tf.metrics import evaluate_generator
@@ -244,6 +249,7 @@ def _invert_target(args: argparse.Namespace, size: tuple[int, int]) -> Any:
 
 
 def cmd_invert(args: argparse.Namespace) -> None:
+    """``progan-tf invert``: the latent whose image comes closest to a photo, with its files."""
     import progan_tf as pt
 
     generator = pt.load_generator(args.model)
@@ -260,6 +266,7 @@ def cmd_invert(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    """``progan-tf demo``: samples, a walk and a recovered photo on one offline web page."""
     from progan_tf.demo import run_demo
 
     result = run_demo(args.out, args.model, seed=args.seed, steps=args.steps,

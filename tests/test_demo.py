@@ -132,7 +132,7 @@ def test_demo_page_references_exactly_the_files_written(demo):
 def test_demo_escapes_the_page_and_reads_metadata(bundled, tmp_path):
     """A model folder whose name is HTML must come out as text; its metadata is shown."""
     model = tmp_path / 'a<b>&"c'
-    shutil.copytree(Path(pt.__file__).parent / "bundled" / "generator", model)
+    shutil.copytree(str(bundled_folder()), model)
     metadata = json.loads((model / "metadata.json").read_text())
     metadata["kimg"], metadata["metrics"] = 321.5, {"swd": {"average": 12.34}}
     (model / "metadata.json").write_text(json.dumps(metadata))
