@@ -9,6 +9,10 @@
 
 The training side lives in :mod:`progan_tf.gan`; quality metrics in :mod:`progan_tf.metrics`;
 stand-in models for tests and offline demos in :mod:`progan_tf.testing`.
+
+Every ``pt.<name>`` is imported from its module on first use, so ``import progan_tf`` is instant
+and imports no TensorFlow; ``__init__.pyi`` spells the same names out for IDEs and type
+checkers.
 """
 
 import importlib
@@ -25,20 +29,25 @@ if "tensorflow" not in sys.modules:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Public name -> module.  Imported on first use (PEP 562), so that ``import progan_tf`` and
-# ``progan-tf --help`` do not pay for importing TensorFlow.
+# ``progan-tf --help`` do not pay for importing TensorFlow.  IDEs and type checkers cannot
+# follow a lazy import, so ``__init__.pyi`` lists the same names as plain imports (a test keeps
+# the two lists equal).
 _EXPORTS = {
     "animate": "animation",
-    **dict.fromkeys(["DatasetError", "ImageLoadError", "LatentError", "ModelLoadError",
-                     "ProganError", "RunDirectoryError"], "errors"),
-    **dict.fromkeys(["BUNDLED", "PROGAN_128", "Generator", "load_generator"], "generator"),
+    **dict.fromkeys(["BUNDLED", "PROGAN_128"], "constants"),
+    **dict.fromkeys(["DatasetError", "DemoError", "DownloadTimeout", "FaceNotFoundWarning",
+                     "HubLockHeld", "ImageLoadError", "LatentError", "MetricError",
+                     "ModelLoadError", "NotebookStop", "OptionError", "OutputPathError",
+                     "ProganError", "RecoveryError", "RedirectRefused", "RunDirectoryError",
+                     "TrainingInterrupted"], "errors"),
+    **dict.fromkeys(["Generator", "load_generator"], "generator"),
     **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",
                      "show_image", "show_side_by_side", "to_uint8"], "images"),
-    **dict.fromkeys(["cosine_similarity", "interpolate", "interpolate_hypersphere",
-                     "latent_norms", "lerp", "loop", "sample_latents", "slerp", "walk"],
-                    "latents"),
-    **dict.fromkeys(["RecoveryError", "RecoveryResult", "discriminator_extractor",
-                     "find_closest_latent_vector", "perceptual_extractor", "psnr",
-                     "recover_latent", "ssim"], "recovery"),
+    **dict.fromkeys(["interpolate", "interpolate_hypersphere", "lerp", "loop", "slerp", "walk"],
+                    "interpolation"),
+    **dict.fromkeys(["cosine_similarity", "latent_norms", "sample_latents"], "latents"),
+    **dict.fromkeys(["RecoveryResult", "discriminator_extractor", "find_closest_latent_vector",
+                     "perceptual_extractor", "psnr", "recover_latent", "ssim"], "recovery"),
     "face_crop": "face",
 }
 
@@ -47,7 +56,7 @@ __version__ = "0.1.0"
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(f"progan_tf.{_EXPORTS[name]}"), name)
         globals()[name] = value
@@ -55,6 +64,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'progan_tf' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 

@@ -11,9 +11,10 @@ more than one batch in memory. Both writers stream:
 * **MP4** pipes frames into ffmpeg through imageio's ffmpeg plugin (``pip install
   imageio-ffmpeg``), as H.264 in yuv420p so that every browser and Colab can play it.
 
-Files are written atomically -- to a hidden temporary file next to the target, renamed over it
-at the end -- so a crash or a ``KeyboardInterrupt`` mid-way never leaves a half-written
-animation behind, and an older file at that path survives untouched.
+Files are written atomically (:func:`progan_tf.fileio.atomic_path`: a hidden temporary file
+next to the target, renamed over it at the end), so a crash or a ``KeyboardInterrupt`` mid-way
+never leaves a half-written animation behind, and an older file at that path survives
+untouched.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from progan_tf.errors import ImageLoadError, ProganError
+from progan_tf.checks import check_number, check_whole_number
+from progan_tf.errors import ImageLoadError, OptionError
+from progan_tf.fileio import atomic_path
+
+__all__ = ["FORMATS", "MAX_EMBED_BYTES", "MAX_GIF_FPS", "animate"]
 
 FORMATS = ("gif", "mp4")
 MAX_GIF_FPS = 50  # browsers play GIF delays under 20 ms as 100 ms
@@ -50,71 +55,60 @@ def animate(
     boomerang: bool = False,
     loop: int = 0,
     display: bool = True,
-    format: str | None = None,  # noqa: A002 -- the usual name, as in PIL and IPython
+    format: str | None = None,  # shadows the builtin: the usual name, as in PIL and IPython
     quality: float = 8,
 ) -> Path:
     """Writes frames to a GIF or MP4 file and shows it inline in Jupyter or Colab.
 
-    Parameters
-    ----------
-    frames
-        A batch ``[N, H, W, 3]`` (NumPy array or ``tf.Tensor``), or any iterable -- a list, a
-        generator, a ``tf.data.Dataset`` -- of single frames ``[H, W, 3]`` and/or batches
-        ``[n, H, W, 3]``. Pixels are uint8, or floats in ``[0, 1]`` (clipped and rounded).
-        Iterables are consumed lazily and frames are encoded as they arrive.
-    path
-        Where to write; ``.gif`` or ``.mp4`` (the suffix picks the format). Missing folders are
-        created. ``None`` writes to a new file in the system's temporary folder -- handy for
-        just looking at an animation.
-    fps
-        Frames per second. GIFs store delays in hundredths of a second, so for rates like 30 fps
-        the delays alternate (30 ms, 40 ms, ...) to keep the total length right. GIFs are limited
-        to 50 fps, since browsers slow faster GIFs down to 10 fps.
-    boomerang
-        Play forward, then backward back to the start (``2N - 2`` frames; the end frames are not
-        repeated), so a loop has no jump. Streamed frames are spilled to an anonymous temporary
-        file for the way back, so memory still holds one frame; an array is simply read twice.
-    loop
-        How many times a GIF plays: ``0`` (the default) forever, ``1`` once, ``n`` n times. An MP4
-        file cannot ask to loop; ``0`` makes the inline player loop.
-    display
-        Show the result inline when running in IPython (Jupyter, Colab). Files over 20 MB are
-        only named, not embedded, so the notebook stays small.
-    format
-        ``"gif"`` or ``"mp4"``; needed only when ``path`` is ``None`` or has another suffix.
-    quality
-        MP4 quality from 0 (worst) to 10 (best), as in imageio; GIFs ignore it.
+    Args:
+        frames: A batch ``[N, H, W, 3]`` (NumPy array or ``tf.Tensor``), or any iterable -- a
+            list, a generator, a ``tf.data.Dataset`` -- of single frames ``[H, W, 3]`` and/or
+            batches ``[n, H, W, 3]``. Pixels are uint8, or floats in ``[0, 1]`` (clipped and
+            rounded). Iterables are consumed lazily and frames are encoded as they arrive.
+        path: Where to write; ``.gif`` or ``.mp4`` (the suffix picks the format). Missing
+            folders are created. ``None`` writes to a new file in the system's temporary folder
+            -- handy for just looking at an animation.
+        fps: Frames per second. GIFs store delays in hundredths of a second, so for rates like
+            30 fps the delays alternate (30 ms, 40 ms, ...) to keep the total length right. GIFs
+            are limited to 50 fps, since browsers slow faster GIFs down to 10 fps.
+        boomerang: Play forward, then backward back to the start (``2N - 2`` frames; the end
+            frames are not repeated), so a loop has no jump. Streamed frames are spilled to an
+            anonymous temporary file for the way back, so memory still holds one frame; an array
+            is simply read twice.
+        loop: How many times a GIF plays: ``0`` (the default) forever, ``1`` once, ``n`` n
+            times. An MP4 file cannot ask to loop; ``0`` makes the inline player loop.
+        display: Show the result inline when running in IPython (Jupyter, Colab). Files over
+            20 MB are only named, not embedded, so the notebook stays small.
+        format: ``"gif"`` or ``"mp4"``; needed only when ``path`` is ``None`` or has another
+            suffix.
+        quality: MP4 quality from 0 (worst) to 10 (best), as in imageio; GIFs ignore it.
 
-    Returns
-    -------
-    pathlib.Path
+    Returns:
         The written file. (End the cell with ``;`` to hide it under the inline animation.)
 
-    Raises
-    ------
-    ImageLoadError
-        No frames, a NaN, a frame that is not ``[H, W, 3]``, or a frame of another size than
-        frame 0 (the message names the frame).
-    ProganError
-        A bad option, an unknown suffix, or an MP4 without ``imageio-ffmpeg``.
+    Raises:
+        ImageLoadError: No frames, a NaN, a frame that is not ``[H, W, 3]``, or a frame of
+            another size than frame 0 (the message names the frame).
+        OptionError: A bad option, an unknown suffix, or an MP4 without ``imageio-ffmpeg``.
 
-    Examples
-    --------
-    >>> z = sample_latents(2, seed=0)                                   # doctest: +SKIP
-    >>> frames = generator(interpolate(z[0], z[1], num_steps=60))       # doctest: +SKIP
-    >>> animate(frames, "walk.gif", fps=20, boomerang=True)            # doctest: +SKIP
-    PosixPath('walk.gif')
-
-    Long walks stream, one batch at a time, straight into the file:
-
-    >>> path = walk(sample_latents(21, seed=1), 51, loop=True)          # doctest: +SKIP
-    >>> batches = (generator(z) for z in np.array_split(path, 42))      # doctest: +SKIP
-    >>> animate(batches, "long-walk.mp4", fps=30)  # 1,050 frames       # doctest: +SKIP
+    Example:
+    >>> import tempfile
+    >>> from progan_tf import load_generator, sample_latents, walk
+    >>> generator = load_generator("bundled")
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> path = walk(sample_latents(3, generator.latent_dim, seed=1), 11, loop=True)
+    >>> frames = (image for batch in generator.iter_images(path) for image in batch)
+    >>> animate(frames, folder / "walk.gif", fps=20, display=False).name  # 30 frames, streamed
+    'walk.gif'
+    >>> animate(generator(path[:5]), folder / "there-and-back.gif", boomerang=True,
+    ...         display=False).stat().st_size > 0
+    True
     """
     file_format = _file_format(path, format)
     fps = _checked_fps(fps, file_format)
-    play_count = _checked_loop(loop)
-    quality = _checked_quality(quality)
+    # 0 plays forever; a GIF stores the number of repeats in 16 bits.
+    play_count = check_whole_number(loop, "loop", minimum=0, maximum=65536)
+    quality = check_number(quality, "quality", minimum=0, maximum=10)
     if file_format == "mp4":
         _require_ffmpeg()
 
@@ -140,49 +134,32 @@ def _file_format(path, requested: str | None) -> str:
     if requested is not None:
         requested = str(requested).lower().lstrip(".")
         if requested not in FORMATS:
-            raise ProganError(f'format={requested!r} is not supported; use "gif" or "mp4"')
+            raise OptionError(f'format={requested!r} is not supported; use "gif" or "mp4"')
         if suffix in FORMATS and suffix != requested:
-            raise ProganError(f"{str(path)!r} ends in .{suffix} but format={requested!r}; "
+            raise OptionError(f"{str(path)!r} ends in .{suffix} but format={requested!r}; "
                               f"drop format= or change the suffix")
         return requested
     if path is None:
         return "gif"
     if suffix not in FORMATS:
-        raise ProganError(f"cannot tell an animation format from the file name {str(path)!r}; "
+        raise OptionError(f"cannot tell an animation format from the file name {str(path)!r}; "
                           f"end it with .gif or .mp4")
     return suffix
 
 
-def _checked_fps(fps, file_format: str) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(fps) or fps <= 0:
-        raise ProganError(f"fps must be a positive number, got {fps!r}; try fps=25")
+def _checked_fps(fps: Any, file_format: str) -> float:
+    fps = check_number(fps, "fps", exclusive_minimum=0)
     if file_format == "gif" and fps > MAX_GIF_FPS:
-        raise ProganError(f"fps={fps:g} is too fast for a GIF (browsers play GIFs faster than "
+        raise OptionError(f"fps={fps:g} is too fast for a GIF (browsers play GIFs faster than "
                           f"{MAX_GIF_FPS} fps at 10 fps); use fps<={MAX_GIF_FPS} or an .mp4")
-    return float(fps)
-
-
-def _checked_loop(loop) -> int:
-    if isinstance(loop, bool) or not isinstance(loop, (int, np.integer)) \
-            or not 0 <= loop <= 65536:
-        raise ProganError(f"loop must be 0 (forever) or how many times to play (1..65536), "
-                          f"got {loop!r}")
-    return int(loop)
-
-
-def _checked_quality(quality) -> float:
-    if isinstance(quality, bool) or not isinstance(quality, (int, float, np.integer, np.floating)) \
-            or not 0 <= quality <= 10:
-        raise ProganError(f"quality must be a number from 0 to 10, got {quality!r}; try 8")
-    return float(quality)
+    return fps
 
 
 def _require_ffmpeg() -> None:
     try:
         importlib.import_module("imageio_ffmpeg").get_ffmpeg_exe()
     except (ImportError, RuntimeError):
-        raise ProganError("writing .mp4 needs ffmpeg: run `pip install imageio-ffmpeg`, "
+        raise OptionError("writing .mp4 needs ffmpeg: run `pip install imageio-ffmpeg`, "
                           "or save a .gif instead") from None
 
 
@@ -291,20 +268,23 @@ def _there_and_back(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
 
 def _write_atomically(target: Path, file_format: str, frames: Iterator[np.ndarray], *,
                       fps: float, play_count: int, quality: float) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # The real suffix goes last: ffmpeg picks the container from it.
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp.{file_format}")
-    try:
+    with atomic_path(target, keep_suffix=True) as temporary:
         if file_format == "gif":
             count = _write_gif(temporary, frames, fps, play_count)
-        else:
+        elif temporary.suffix.lower() == ".mp4":
             count = _write_mp4(temporary, frames, fps, quality)
+        else:
+            # imageio's ffmpeg writer refuses a name that does not end in a video suffix (the
+            # target's may be anything when format="mp4" is given), so it writes to a name that
+            # does, beside the temporary file, which then takes its place.
+            named = temporary.with_name(temporary.name + ".mp4")
+            try:
+                count = _write_mp4(named, frames, fps, quality)
+                os.replace(named, temporary)
+            finally:
+                named.unlink(missing_ok=True)
         if count == 0:
             raise ImageLoadError("frames is empty; pass at least one frame")
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: float, play_count: int) -> int:
@@ -383,7 +363,7 @@ def _skip_sub_blocks(data: bytes, position: int) -> int:
 
 
 def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, quality: float) -> int:
-    import imageio.v2 as imageio  # noqa: PLC0415 -- only MP4 needs it
+    import imageio.v2 as imageio  # only MP4 needs it
 
     count = 0
     writer = imageio.get_writer(
@@ -394,8 +374,9 @@ def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, quality: fl
     # Not `with`: on an error it would leave ffmpeg running, to finish (and with +faststart,
     # rewrite) the file after the caller has deleted it.
     try:
-        for count, frame in enumerate(frames, start=1):
+        for frame in frames:
             writer.append_data(_even_sized(frame))
+            count += 1
     except BaseException:
         with contextlib.suppress(Exception):  # the first error is the one to report
             writer.close()
@@ -419,14 +400,15 @@ def _even_sized(frame: np.ndarray) -> np.ndarray:
 
 def _in_ipython() -> bool:
     try:
-        from IPython import get_ipython  # noqa: PLC0415
+        from IPython import get_ipython
     except ImportError:
         return False
     return get_ipython() is not None
 
 
 def _show_inline(path: Path, file_format: str, loop_forever: bool) -> None:
-    from IPython.display import HTML, Image as IPythonImage, Video, display  # noqa: PLC0415
+    from IPython.display import HTML, Video, display
+    from IPython.display import Image as IPythonImage
 
     size = path.stat().st_size
     if size > MAX_EMBED_BYTES:

@@ -29,25 +29,25 @@ never leaves a half-written image.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import html
-import importlib.resources
 import json
-import math
 import os
-import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 
 import progan_tf as pt
-from progan_tf.errors import DemoError, ProganError, RunDirectoryError
+from progan_tf import fileio
+from progan_tf.checks import check_whole_number
+from progan_tf.constants import BUNDLED, RECOVERY_RESTARTS, RECOVERY_STEPS, grid_columns
+from progan_tf.demo_page import render_page
+from progan_tf.errors import DemoError, RunDirectoryError
+from progan_tf.loading import bundled_folder
 
-__all__ = ["DemoError", "DemoResult", "run_demo", "MARKER"]
+__all__ = ["MARKER", "DemoError", "DemoResult", "run_demo"]
 
 MARKER = ".progan-tf-demo"
 """Written first into every demo folder: later demos may replace the files of this folder."""
@@ -56,11 +56,7 @@ GRID_SIZE = 16
 WALK_KEYFRAMES = 3
 WALK_FPS = 25
 LOSS = "mse"  # plain pixels: the fastest loss, and the one PSNR measures
-# Displayed sizes: small models make tiny images, so the page scales them up by whole factors
-# (crisp pixels) to about these widths.
-_SINGLE_WIDTH = 192
-_WIDE_WIDTH = 512
-_PHOTO_SIDE = 256
+_PHOTO_SIDE = 256  # photo.png, the photo with its face crop marked, is this large at most
 _BOX_COLOUR = (1.0, 0.85, 0.0)
 
 
@@ -85,68 +81,60 @@ class DemoResult:
     seconds: float
 
     def files(self) -> list[Path]:
+        """Every file written, in the order the page shows them, ``index`` last."""
         return [self.grid, self.walk, self.photo, self.target, self.recovered, self.comparison,
                 self.search, self.metrics, self.latent, self.index]
 
 
 def run_demo(
     out_dir: str | os.PathLike = "progan-tf-demo",
-    model: Any = "bundled",
+    model: Any = BUNDLED,
     *,
     seed: int = 0,
-    steps: int = 300,
-    restarts: int = 8,
+    steps: int = RECOVERY_STEPS,
+    restarts: int = RECOVERY_RESTARTS,
     frames: int = 50,
     overwrite: bool = False,
     progress: bool = True,
 ) -> DemoResult:
     """Samples, a hypersphere walk and the latent recovery of a real face, on one page.
 
-    Parameters
-    ----------
-    out_dir
-        The folder to write (see the module docstring for which folders are accepted).
-    model
-        A handle for :func:`~progan_tf.generator.load_generator` (``"bundled"`` works offline),
-        or a loaded :class:`~progan_tf.generator.Generator`.
-    seed
-        Seeds the sampled latents and the recovery's starting latents.
-    steps, restarts
-        Of the latent recovery (:func:`~progan_tf.recovery.recover_latent`). The defaults take
-        15-20 s for a 32x32 model the size of the bundled one on two busy CPU cores; the whole
-        demo, start-up included, about half a minute.
-    frames
-        Frames from one keyframe of the walk to the next; the looping GIF has
-        ``3 * (frames - 1)`` frames, played at 25 fps.
-    overwrite
-        Also write into a non-empty folder that no demo made (replacing the demo's files only).
-    progress
-        Print what is being done to stderr, with a progress bar for the recovery.
+    Args:
+        out_dir: The folder to write (see the module docstring for which folders are accepted).
+        model: A handle for :func:`~progan_tf.generator.load_generator` (``"bundled"`` works
+            offline), or a loaded :class:`~progan_tf.generator.Generator`.
+        seed: Seeds the sampled latents and the recovery's starting latents.
+        steps: Steps of the latent recovery (:func:`~progan_tf.recovery.recover_latent`). The
+            defaults take 15-20 s for a 32x32 model the size of the bundled one on two busy CPU
+            cores; the whole demo, start-up included, about half a minute.
+        restarts: Starting latents the recovery optimises at once.
+        frames: Frames from one keyframe of the walk to the next; the looping GIF has
+            ``3 * (frames - 1)`` frames, played at 25 fps.
+        overwrite: Also write into a non-empty folder that no demo made (replacing the demo's
+            files only).
+        progress: Print what is being done to stderr, with a progress bar for the recovery.
 
-    Returns
-    -------
-    DemoResult
+    Returns:
         The paths of everything written.
 
-    Raises
-    ------
-    DemoError
-        For invalid options.
-    RunDirectoryError
-        If ``out_dir`` is a file, cannot be created, or is a foreign non-empty folder.
-    ModelLoadError
-        If the model cannot be loaded.
+    Raises:
+        DemoError: For invalid options.
+        RunDirectoryError: If ``out_dir`` is a file, cannot be created, or is a foreign
+            non-empty folder.
+        ModelLoadError: If the model cannot be loaded.
 
-    Examples
-    --------
-    >>> result = run_demo("demo", steps=100)   # doctest: +SKIP
-    >>> result.index.resolve().as_uri()         # open it in a browser  # doctest: +SKIP
+    Example:
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "demo"
+    >>> result = run_demo(folder, steps=2, restarts=1, frames=2, progress=False)
+    >>> [path.name for path in result.files()][-1], result.out_dir == folder
+    ('index.html', True)
     """
     began = time.perf_counter()
-    seed = _whole_number(seed, "seed", minimum=0)
-    steps = _whole_number(steps, "steps", minimum=1)
-    restarts = _whole_number(restarts, "restarts", minimum=1)
-    frames = _whole_number(frames, "frames", minimum=2)
+    seed = check_whole_number(seed, "seed", minimum=0, error=DemoError)
+    steps = check_whole_number(steps, "steps", error=DemoError)
+    restarts = check_whole_number(restarts, "restarts", error=DemoError)
+    frames = check_whole_number(frames, "frames", minimum=2, error=DemoError)
     folder = Path(out_dir).expanduser()
     _check_folder(folder, overwrite)  # before the slow model load: fail fast, leave nothing
     say = _reporter(progress)
@@ -158,7 +146,8 @@ def run_demo(
 
     say(f"sampling {GRID_SIZE} faces")
     latents = pt.sample_latents(GRID_SIZE, generator.latent_dim, seed=seed)
-    pt.save_image(pt.make_grid(generator(latents).numpy(), ncols=4), paths["grid.png"])
+    pt.save_image(pt.make_grid(generator(latents).numpy(), ncols=grid_columns(GRID_SIZE)),
+                  paths["grid.png"])
 
     # A loop through the first faces of the grid. ProGAN normalises latents, so the walk (which
     # keeps every point at the first keyframe's norm) passes through exactly those faces.
@@ -178,10 +167,10 @@ def run_demo(
     recovery.save(folder)  # target, recovered, comparison PNGs, search.gif, metrics.json, latent
 
     seconds = time.perf_counter() - began
-    page = _page(generator, _model_metadata(model), recovery, seed=seed, walk_frames=len(path),
-                 seconds=seconds, comparison_shape=_picture_shape(paths["comparison.png"]),
-                 search_shape=_picture_shape(paths["search.gif"]))
-    _write_text(paths["index.html"], page)
+    page = render_page(folder, generator, _model_metadata(model), recovery, seed=seed,
+                       grid_size=GRID_SIZE, walk_keyframes=WALK_KEYFRAMES,
+                       walk_frames=len(path), walk_fps=WALK_FPS, loss=LOSS, seconds=seconds)
+    fileio.write_text(paths["index.html"], page)
     return DemoResult(out_dir=folder, grid=paths["grid.png"], walk=paths["walk.gif"],
                       photo=paths["photo.png"], target=paths["target.png"],
                       recovered=paths["recovered.png"], comparison=paths["comparison.png"],
@@ -222,32 +211,14 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         marker = folder / MARKER
         if not marker.is_file():
-            _write_text(marker, "Made by 'progan-tf demo'; a later demo may replace the files "
-                                "of this folder.\n")
+            fileio.write_text(marker, "Made by 'progan-tf demo'; a later demo may replace the "
+                                      "files of this folder.\n")
     except OSError as error:
         raise RunDirectoryError(f"cannot write into {str(folder)!r} ({error.strerror}); pick "
                                 f"another --out") from None
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Writes ``text`` through a temporary file renamed into place."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _whole_number(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DemoError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _reporter(enabled: bool):
+def _reporter(enabled: bool) -> Callable[[str], None]:
     def say(message: str) -> None:
         if enabled:
             print(f"progan-tf demo: {message}", file=sys.stderr, flush=True)
@@ -261,7 +232,7 @@ def _reporter(enabled: bool):
 
 def _astronaut() -> np.ndarray:
     """scikit-image's astronaut (Eileen Collins, NASA, public domain); shipped, no download."""
-    from skimage import data  # noqa: PLC0415
+    from skimage import data
 
     return pt.load_image(data.astronaut())
 
@@ -282,16 +253,15 @@ def _with_box(photo: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# The page
+# The model's metadata (the page is progan_tf.demo_page's)
 # --------------------------------------------------------------------------------------------
 
 
 def _model_metadata(model: Any) -> dict:
     """``metadata.json`` of an exported model (the bundled one, or a local folder), else {}."""
     handle = getattr(model, "handle", model)
-    if handle == pt.BUNDLED:
-        source = importlib.resources.files("progan_tf").joinpath("bundled", "generator",
-                                                                  "metadata.json")
+    if handle == BUNDLED:
+        source = bundled_folder().joinpath("metadata.json")
     elif isinstance(handle, (str, os.PathLike)):
         source = Path(handle).expanduser() / "metadata.json"
     else:
@@ -301,204 +271,3 @@ def _model_metadata(model: Any) -> dict:
     except (OSError, ValueError):
         return {}
     return metadata if isinstance(metadata, dict) else {}
-
-
-_METADATA_ROWS = (("resolution", "resolution"), ("kimg", "trained on (kimg)"),
-                  ("images_shown", "images shown"), ("phase", "phase"),
-                  ("exported", "exported"), ("training_command", "training command"))
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.2rem; }
-section { margin: 2rem 0; }
-figure { display: inline-block; margin: 0 1.5rem 1rem 0; vertical-align: top; }
-figcaption { font-size: 0.9rem; color: #555; max-width: 32rem; }
-img { image-rendering: pixelated; border: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.5rem 0; }
-td, th { padding: 0.2rem 0.8rem 0.2rem 0; text-align: left; vertical-align: top; }
-th { font-weight: 600; white-space: nowrap; }
-code { font-size: 0.85rem; }
-"""
-
-
-def _picture_shape(path: Path) -> tuple[int, int]:
-    """(height, width) of a written picture: ``RecoveryResult.save`` labels comparison.png and
-    enlarges it and search.gif by a whole factor, so the page asks the files."""
-    from PIL import Image  # noqa: PLC0415
-
-    with Image.open(path) as picture:
-        return picture.height, picture.width
-
-
-def _page(generator: Any, metadata: dict, recovery: Any, *, seed: int, walk_frames: int,
-          seconds: float, comparison_shape: tuple[int, int],
-          search_shape: tuple[int, int]) -> str:
-    """index.html: every picture, the recovery's metrics and the model's metadata."""
-    height, width = generator.image_shape[:2]
-    size = f"{height}x{width}"
-    metrics = recovery.metrics()
-    model_rows = [("handle", generator.handle), ("latent size", generator.latent_dim),
-                  ("image size", size)]
-    model_rows += [(label, metadata[key]) for key, label in _METADATA_ROWS
-                   if metadata.get(key) not in (None, "", {})]
-    metric_rows = [("PSNR", _number(metrics["psnr"], " dB", 2)),
-                   ("SSIM", _number(metrics["ssim"], "", 3)),
-                   ("loss", LOSS), ("steps", metrics["steps"]),
-                   ("restarts", metrics["restarts"]),
-                   ("best restart, step", f"{metrics['best_restart']}, {metrics['best_step']}"),
-                   ("wall time", _number(metrics["wall_time"], " s", 1)),
-                   ("steps per second", _number(metrics["steps_per_second"], "", 1))]
-    if metrics["stopped_reason"]:
-        metric_rows.append(("stopped", metrics["stopped_reason"]))
-    made = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-
-    def img(name, shape, alt, wide=False):
-        natural_height, natural_width = shape[:2]
-        scale = max(1, (_WIDE_WIDTH if wide else _SINGLE_WIDTH) // natural_width)
-        return (f'<img src="{_href(name)}" alt="{_esc(alt)}" width="{natural_width * scale}" '
-                f'height="{natural_height * scale}">')
-
-    def figure(image_tag, caption):
-        return f"<figure>{image_tag}<figcaption>{caption}</figcaption></figure>"
-
-    grid_shape = _grid_shape(GRID_SIZE, 4, height, width)
-    photo_shape = (_PHOTO_SIDE, _PHOTO_SIDE)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="progan-tf {_esc(pt.__version__)} demo">
-<title>progan-tf demo: {_esc(generator.handle)}</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-<h1>progan-tf demo</h1>
-<p>Made {_esc(made)} in {seconds:.0f} s with progan-tf {_esc(pt.__version__)}, seed {seed}.</p>
-
-<section id="model">
-<h2>Model</h2>
-{_table(model_rows)}
-{_metrics_table(metadata.get("metrics"))}
-</section>
-
-<section id="samples">
-<h2>Samples</h2>
-{figure(img("grid.png", grid_shape, f"{GRID_SIZE} generated faces", wide=True),
-        f"{GRID_SIZE} faces from {GRID_SIZE} random latents "
-        f"(<code>sample_latents({GRID_SIZE}, seed={seed})</code>), {_esc(size)} each.")}
-</section>
-
-<section id="walk">
-<h2>Hypersphere interpolation</h2>
-{figure(img("walk.gif", (height, width), "an animated walk between faces"),
-        f"A seamless loop through the first {WALK_KEYFRAMES} faces of the grid, "
-        f"{walk_frames} frames at {WALK_FPS} fps, by the TF Hub tutorial's "
-        f"<code>interpolate_hypersphere</code>: every point of the path keeps the first "
-        f"latent's length. A ProGAN generator normalises its latents, so the length does not "
-        f"change the faces; a straight-line walk passes through the same faces, only paced "
-        f"differently (notebook 01 measures both).")}
-</section>
-
-<section id="recovery">
-<h2>Latent recovery of a real photo</h2>
-<p>The latent whose image comes closest to a face the model never saw: scikit-image's
-astronaut photo (Eileen Collins, NASA), face-cropped as the training faces were and searched
-with <code>recover_latent</code> ({metrics['restarts']} restarts optimised at once, the best
-kept). The model can only draw what it learned, so the result is the nearest face it can make.
-</p>
-{figure(img("photo.png", photo_shape, "the astronaut photo with the face crop marked"),
-        "The photo; the box is <code>face_crop</code>'s CelebA-like framing.")}
-{figure(img("target.png", (height, width), "the face crop, the search's target"),
-        f"Target: the crop at {_esc(size)}.")}
-{figure(img("recovered.png", (height, width), "the recovered face"),
-        f"Recovered: {_esc(_number(metrics['psnr'], ' dB', 1))} PSNR.")}
-{figure(img("search.gif", search_shape, "an animation of the search"),
-        "The search: the winning restart every 5 steps.")}
-{figure(img("comparison.png", comparison_shape, "target beside recovered",
-            wide=True), "Target and recovered side by side.")}
-{_table(metric_rows)}
-<p>Files: <a href="{_href('metrics.json')}">metrics.json</a>,
-<a href="{_href('latent.npy')}">latent.npy</a> (the recovered latent,
-<code>numpy.load</code>).</p>
-</section>
-</body>
-</html>
-"""
-
-
-def _grid_shape(count: int, ncols: int, height: int, width: int, padding: int = 2) -> tuple:
-    """The size of ``make_grid``'s picture of ``count`` images (for the page's img sizes)."""
-    ncols = min(ncols, count)
-    nrows = math.ceil(count / ncols)
-    return (nrows * (height + padding) + padding, ncols * (width + padding) + padding)
-
-
-def _table(rows: list[tuple[str, Any]]) -> str:
-    cells = "\n".join(f"<tr><th>{_esc(label)}</th><td>{_cell(value)}</td></tr>"
-                      for label, value in rows)
-    return f"<table>\n{cells}\n</table>"
-
-
-def _cell(value: Any) -> str:
-    text = _esc(value)
-    return f"<code>{text}</code>" if isinstance(value, str) and len(value) > 60 else text
-
-
-_METRICS_NOTE = (
-    "How close the model's pictures are to real ones, measured without any pretrained network "
-    "(<code>progan-tf evaluate</code>). <b>SWD</b>, the sliced Wasserstein distance of the "
-    "ProGAN paper, compares small patches of generated and held-out real faces at each scale: "
-    "lower is better, and the <i>noise floor</i> -- real faces against other real faces -- is "
-    "as low as it can usefully go. <b>MS-SSIM</b> between random pairs measures how alike the "
-    "pictures are to each other: a model much above the real faces' value draws too little "
-    "variety.")
-
-
-def _metrics_table(metrics: Any) -> str:
-    """The stored quality metrics as a small readable table with a note, or "" if there are none.
-
-    ``metadata.json`` keeps what ``progan-tf evaluate`` wrote (``swd``, ``swd_noise_floor``,
-    ``ms_ssim_fake``, ``ms_ssim_real``, counts); a table of raw keys would mean nothing to a
-    reader, so SWD is shown per level beside its noise floor, and MS-SSIM beside the real value.
-    """
-    if not isinstance(metrics, dict):
-        return ""
-    swd, floor = metrics.get("swd"), metrics.get("swd_noise_floor")
-    swd = swd if isinstance(swd, dict) else {}
-    floor = floor if isinstance(floor, dict) else {}
-    levels, floor_levels = swd.get("levels") or {}, floor.get("levels") or {}
-    rows = [(f"SWD at {level}x{level} (x1e3)", _rounded(value), _rounded(floor_levels.get(level)))
-            for level, value in sorted(levels.items(), key=lambda item: -int(item[0]))
-            if str(level).isdigit()]
-    if "average" in swd:
-        rows.append(("SWD, average of the scales", _rounded(swd["average"]),
-                     _rounded(floor.get("average"))))
-    if "ms_ssim_fake" in metrics:
-        rows.append(("MS-SSIM of random pairs", _rounded(metrics["ms_ssim_fake"]),
-                     _rounded(metrics.get("ms_ssim_real"))))
-    if not rows:
-        return ""
-    body = "\n".join(f"<tr><th>{_esc(label)}</th><td>{_esc(model)}</td><td>{_esc(real)}</td></tr>"
-                     for label, model, real in rows)
-    return (f'<table class="metrics">\n<tr><th>quality</th><th>model</th>'
-            f'<th>real faces (noise floor)</th></tr>\n{body}\n</table>\n'
-            f"<p>{_METRICS_NOTE}</p>")
-
-
-def _rounded(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-"
-    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
-
-
-def _number(value: float | None, unit: str, digits: int) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}{unit}"
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _href(name: str) -> str:
-    return _esc(quote(name))

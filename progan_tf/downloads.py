@@ -21,8 +21,6 @@ import contextlib
 import functools
 import hashlib
 import http.client
-import math
-import numbers
 import os
 import socket
 import ssl
@@ -36,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from progan_tf.checks import check_number
 from progan_tf.errors import DownloadTimeout, HubLockHeld, RedirectRefused
 
 __all__ = ["DEFAULT_MODEL_TIMEOUT", "Deadline", "DownloadTimeout", "HubLockHeld",
@@ -62,16 +61,13 @@ class Deadline:
         seconds: The budget; ``None`` for none (the steps may then take as long as they take).
 
     Raises:
-        ValueError: If ``seconds`` is not a positive, finite number or ``None``.
+        OptionError: If ``seconds`` is not a positive, finite number or ``None`` (also a
+            ``ValueError``; callers re-raise it as their own error class).
     """
 
     def __init__(self, seconds: float | None):
         if seconds is not None:
-            if (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real)
-                    or not math.isfinite(seconds) or seconds <= 0):
-                raise ValueError(f"timeout must be a positive number of seconds or None, got "
-                                 f"{seconds!r}")
-            seconds = float(seconds)
+            seconds = check_number(seconds, "timeout", exclusive_minimum=0)
         self.seconds = seconds
         self._end = None if seconds is None else time.monotonic() + seconds
 
@@ -220,7 +216,6 @@ def open_url(
         OSError, http.client.HTTPException: If the connection breaks.
 
     Example:
-
     >>> with open_url("https://example.com/face.jpg", 20) as response:  # doctest: +SKIP
     ...     data = response.read()
     """

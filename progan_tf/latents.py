@@ -1,40 +1,67 @@
-"""Latent vectors: sample them, and walk between them.
+"""Latent vectors: draw them, check them, and measure them.
 
-A ProGAN generator turns a latent vector ``z ~ N(0, I)`` into an image. Nearby latents give
-similar images, so a smooth *path* of latents renders as a morphing animation. How the path is
-drawn matters: in 512 dimensions almost all Gaussian samples have a norm close to
-``sqrt(512) ~= 22.6``, and the generator has only ever seen latents of that size. The straight
-line between two of them (:func:`lerp`) cuts through the inside of that shell -- its midpoint is
-~30% shorter -- and the images halfway tend to look washed out and generic. The two spherical
-methods keep every frame at a typical norm:
+A ProGAN generator turns a latent vector ``z ~ N(0, I)`` into an image. This module holds what
+every other part of the toolkit needs to know about latents:
 
-* ``"hypersphere"`` -- exactly the TF Hub progan-128 tutorial: walk the straight line from ``v1``
-  to ``v2`` (rescaled to ``|v1|``) and push every point back onto the sphere of radius ``|v1|``.
-* ``"slerp"`` -- spherical linear interpolation: constant angular speed along the great circle,
-  norm going linearly from ``|v1|`` to ``|v2|``, both endpoints exact.
+* :func:`sample_latents` draws them reproducibly from a seed;
+* :func:`as_latents` and :func:`as_latent_batch` are the *one* place latents handed in by a user
+  are checked (a readable array, real numbers, the right rank and size, no NaN/inf), each
+  mistake ending in a :class:`~progan_tf.errors.LatentError` that says what to fix;
+* :func:`latent_norms` and :func:`cosine_similarity` help to *see* why the way a path is drawn
+  matters: in 512 dimensions almost all Gaussian samples have a norm close to
+  ``sqrt(512) ~= 22.6``, and the generator has only ever seen latents of that size.
 
-Everything here is pure NumPy (no TensorFlow import, so it is instant), accepts anything
-``np.asarray`` understands -- lists, NumPy arrays, eager ``tf.Tensor``\\ s -- and returns float32
-arrays ready to feed a generator. Maths is done in float64 on the float32-rounded inputs.
+Paths between latents -- :func:`~progan_tf.interpolation.interpolate`, ``slerp``, ``lerp``,
+``walk``, ``loop`` -- live in :mod:`progan_tf.interpolation` and are re-exported here on first
+use (``progan_tf.latents.walk`` keeps working; the import is lazy because
+:mod:`progan_tf.interpolation` itself checks its inputs with the functions of this module).
 
-Shapes: a single latent is ``[D]``; two ``[B, D]`` batches interpolate ``B`` independent pairs.
-:func:`latent_norms` and :func:`cosine_similarity` help to *see* why the method matters.
+Everything here is pure NumPy (no TensorFlow import, so it is instant) and accepts anything
+``np.asarray`` understands -- lists, NumPy arrays, eager ``tf.Tensor`` objects.
 """
 
 from __future__ import annotations
 
-import operator
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from progan_tf.checks import check_whole_number
+from progan_tf.constants import INTERPOLATION_METHODS
 from progan_tf.errors import LatentError
 
-METHODS = ("hypersphere", "slerp", "lerp")
+__all__ = ["METHODS", "as_latent_batch", "as_latents", "cosine_similarity", "interpolate",
+           "interpolate_hypersphere", "latent_norms", "lerp", "loop", "sample_latents", "slerp",
+           "walk"]
 
-# Below this sin(angle) a pair counts as parallel or antipodal: the part of v2 orthogonal to v1
-# is then float32 rounding noise (e.g. in `-2.5 * v`), too small to define a plane to turn in.
-_DEGENERATE_SIN = 1e-6
+METHODS = INTERPOLATION_METHODS
+"""The interpolation methods, ``("hypersphere", "slerp", "lerp")``."""
+
+if TYPE_CHECKING:  # what type checkers and IDEs follow; at run time, __getattr__ below
+    from progan_tf.interpolation import (
+        interpolate,
+        interpolate_hypersphere,
+        lerp,
+        loop,
+        slerp,
+        walk,
+    )
+
+# Served from progan_tf.interpolation on first use (PEP 562), see the module docstring.
+_PATHS = ("interpolate", "interpolate_hypersphere", "lerp", "loop", "slerp", "walk")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PATHS:
+        value = getattr(importlib.import_module("progan_tf.interpolation"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'progan_tf.latents' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PATHS])
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,7 +70,7 @@ _DEGENERATE_SIN = 1e-6
 
 
 def sample_latents(n: int, latent_dim: int = 512, seed: Any = None) -> np.ndarray:
-    """Draw ``n`` latent vectors from the standard normal distribution ``N(0, I)``.
+    """Draws ``n`` latent vectors from the standard normal distribution ``N(0, I)``.
 
     All ``n * latent_dim`` values come from one ``np.random.default_rng(seed).standard_normal``
     call of shape ``[n, latent_dim]`` (float64, then cast to float32), which fills row by row. So
@@ -54,30 +81,28 @@ def sample_latents(n: int, latent_dim: int = 512, seed: Any = None) -> np.ndarra
     own (:func:`~progan_tf.recovery.starting_latents`), so a latent sampled here as the "true"
     one of an experiment is never where a search with the same seed starts.
 
-    Parameters
-    ----------
-    n : int
-        Number of latents, at least 1.
-    latent_dim : int
-        Size of each latent (512 for TF Hub's progan-128).
-    seed : int, numpy.random.Generator or None
-        Passed to ``np.random.default_rng``; ``None`` draws fresh entropy (not reproducible).
+    Args:
+        n: Number of latents, at least 1.
+        latent_dim: Size of each latent (512 for TF Hub's progan-128).
+        seed: An int, a ``numpy.random.Generator`` or ``None``, passed to
+            ``np.random.default_rng``; ``None`` draws fresh entropy (not reproducible).
 
-    Returns
-    -------
-    numpy.ndarray
+    Returns:
         float32 array of shape ``[n, latent_dim]``.
 
-    Examples
-    --------
+    Raises:
+        LatentError: ``n`` or ``latent_dim`` is not a whole number >= 1, or ``seed`` is not a
+            valid seed.
+
+    Example:
     >>> z = sample_latents(4, seed=0)
     >>> z.shape, z.dtype
     ((4, 512), dtype('float32'))
     >>> bool((sample_latents(8, seed=0)[:4] == z).all())
     True
     """
-    n = _positive_int(n, "n", "the number of latents to sample")
-    latent_dim = _positive_int(latent_dim, "latent_dim", "the generator's latent size, e.g. 512")
+    n = check_whole_number(n, "n", error=LatentError)
+    latent_dim = check_whole_number(latent_dim, "latent_dim", error=LatentError)
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError) as error:
@@ -87,277 +112,75 @@ def sample_latents(n: int, latent_dim: int = 512, seed: Any = None) -> np.ndarra
 
 
 # --------------------------------------------------------------------------------------------
-# Interpolation between two latents
+# Checking latents a user hands in
 # --------------------------------------------------------------------------------------------
 
 
-def interpolate_hypersphere(v1: Any, v2: Any, num_steps: int) -> np.ndarray:
-    """Interpolate on the sphere of radius ``|v1|``, exactly as the TF Hub progan-128 tutorial.
+def as_latents(latents: Any, *, name: str = "latents") -> np.ndarray:
+    """Checks one latent ``[D]`` or a batch ``[B, D]`` and returns it as float32, rank kept.
 
-    ``v2`` is rescaled to the norm of ``v1``; each point on the straight line from ``v1`` to the
-    rescaled ``v2`` is then rescaled to norm ``|v1|``. Every frame therefore has the norm of
-    ``v1`` (the last frame points along ``v2`` but is *not* ``v2`` unless ``|v1| == |v2|``). The
-    path follows the great circle, but faster in the middle than at the ends.
+    The one validator of user latents in the package (:func:`as_latent_batch` builds on it):
+    anything ``np.asarray`` reads -- a list, a NumPy array, an eager ``tf.Tensor``, bfloat16
+    included -- of real numbers, with ``B, D >= 1`` and every value finite in float32.
 
-    Deviations from the tutorial, all for inputs where it breaks:
+    Args:
+        latents: The latents.
+        name: What to call them in an error message (e.g. ``"v1"``, ``"initial_latents"``).
 
-    * ``num_steps == 1`` returns ``[v1]`` (the tutorial divides by ``num_steps - 1 == 0``);
-      ``num_steps == 0`` returns an empty ``[0, D]`` array.
-    * Zero vectors, and ``v1``/``v2`` pointing in opposite directions (to float32 rounding: an
-      angle within ~1e-6 rad of 180 degrees; the line then runs through the origin and the
-      tutorial returns NaN), raise :class:`LatentError` instead -- use :func:`slerp` for such
-      pairs. Nearly opposite pairs are allowed, but their path flips abruptly from the ``v1``
-      side to the ``v2`` side halfway.
+    Returns:
+        float32 array of the same shape.
 
-    Parameters
-    ----------
-    v1, v2 : array_like
-        Start and end latents, ``[D]``, or ``[B, D]`` for ``B`` independent pairs.
-    num_steps : int
-        Number of frames, endpoints included (0 or more).
+    Raises:
+        LatentError: Not readable as an array, not real numbers, another rank, an empty axis,
+            or NaN/inf (also values too large for float32).
 
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[num_steps, D]`` (or ``[B, num_steps, D]`` for batched inputs).
-
-    Examples
-    --------
-    >>> v1, v2 = sample_latents(2, seed=0)
-    >>> path = interpolate_hypersphere(v1, v2, 10)
-    >>> path.shape
-    (10, 512)
-    >>> bool(np.allclose(latent_norms(path), np.linalg.norm(v1)))
-    True
+    Example:
+    >>> as_latents([3, 4]).dtype
+    dtype('float32')
+    >>> as_latents([[1.0, float("nan")]], name="v1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    progan_tf.errors.LatentError: v1 contains NaN or inf (or values too large for float32); ...
     """
-    return interpolate(v1, v2, num_steps, method="hypersphere")
+    array = _numeric(latents, name)
+    if array.ndim not in (1, 2) or array.shape[-1] == 0 or array.size == 0:
+        raise LatentError(f"{name} has shape {list(array.shape)}; pass one latent [D] or a batch "
+                          "[B, D] with B, D >= 1 (e.g. D = 512 for progan-128)")
+    return _finite(array, name)
 
 
-def slerp(v1: Any, v2: Any, num_steps: int) -> np.ndarray:
-    """Spherical linear interpolation: constant angular speed, norm going linearly.
+def as_latent_batch(latents: Any, latent_dim: int | None = None, *,
+                    name: str = "latents") -> np.ndarray:
+    """Checks latents as :func:`as_latents` does and returns a float32 batch ``[N, D]``.
 
-    The direction turns from ``v1`` to ``v2`` along the great circle through both, by the same
-    angle every step; the norm goes linearly from ``|v1|`` to ``|v2|``. The first frame is ``v1``
-    and the last is ``v2``.
+    A single latent ``[D]`` becomes a batch of one. Use it wherever a function takes "one
+    latent or a batch" and works on batches.
 
-    Degenerate pairs still give a smooth path that never passes through zero:
+    Args:
+        latents: One latent ``[D]`` or a batch ``[N, D]``.
+        latent_dim: The size ``D`` the caller needs (default ``None``: any size).
+        name: What to call them in an error message.
 
-    * (nearly) parallel ``v1`` and ``v2`` (angle below ~1e-6 rad, i.e. float32 rounding) --
-      there is no arc to follow, so the path is :func:`lerp`; identical vectors give a constant
-      path.
-    * antipodal ``v1`` and ``v2`` (``v2 = -c * v1``, ``c > 0``, to the same tolerance) -- every
-      great circle through ``v1`` reaches ``v2``, so one is picked deterministically: halfway,
-      the path points along ``e_j - v1[j] v1 / |v1|^2``, the coordinate axis on which
-      ``|v1[j]|`` is smallest (the first such ``j``) made orthogonal to ``v1``. In one
-      dimension there is no such arc and :class:`LatentError` is raised.
+    Returns:
+        float32 array ``[N, D]``.
 
-    Edge cases as in :func:`interpolate_hypersphere`: ``num_steps == 0`` gives ``[0, D]``,
-    ``num_steps == 1`` gives ``[v1]``, zero vectors raise :class:`LatentError` (a zero vector has
-    no direction; :func:`lerp` accepts them).
+    Raises:
+        LatentError: As :func:`as_latents`, or a size other than ``latent_dim``.
 
-    Parameters
-    ----------
-    v1, v2 : array_like
-        Start and end latents, ``[D]``, or ``[B, D]`` for ``B`` independent pairs.
-    num_steps : int
-        Number of frames, endpoints included (0 or more).
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[num_steps, D]`` (or ``[B, num_steps, D]`` for batched inputs).
-
-    Examples
-    --------
-    >>> path = slerp([1.0, 0.0], [0.0, 2.0], 3)
-    >>> print(np.round(path, 4))  # halfway: 45 degrees, norm 1.5
-    [[1.     0.    ]
-     [1.0607 1.0607]
-     [0.     2.    ]]
+    Example:
+    >>> as_latent_batch([0.5, -1.0, 2.0]).shape
+    (1, 3)
+    >>> as_latent_batch(sample_latents(2, 8, seed=0), 512)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    progan_tf.errors.LatentError: latents have size 8, but the generator takes latents of size ...
     """
-    return interpolate(v1, v2, num_steps, method="slerp")
-
-
-def lerp(v1: Any, v2: Any, num_steps: int) -> np.ndarray:
-    """Straight-line interpolation ``(1 - t) * v1 + t * v2`` for ``t`` evenly spaced in [0, 1].
-
-    The simplest path, and the baseline the spherical methods improve on: between two typical
-    Gaussian latents its midpoint is ~30% shorter than either end (see :func:`latent_norms`).
-    Works with zero vectors. ``num_steps == 0`` gives ``[0, D]``, ``num_steps == 1`` ``[v1]``.
-
-    Parameters
-    ----------
-    v1, v2 : array_like
-        Start and end latents, ``[D]``, or ``[B, D]`` for ``B`` independent pairs.
-    num_steps : int
-        Number of frames, endpoints included (0 or more).
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[num_steps, D]`` (or ``[B, num_steps, D]`` for batched inputs).
-
-    Examples
-    --------
-    >>> lerp([0.0, 0.0], [2.0, 4.0], 3).tolist()
-    [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]
-    """
-    return interpolate(v1, v2, num_steps, method="lerp")
-
-
-def interpolate(v1: Any, v2: Any, num_steps: int, method: str = "hypersphere") -> np.ndarray:
-    """Interpolate from ``v1`` to ``v2`` with the named method.
-
-    Parameters
-    ----------
-    v1, v2 : array_like
-        Start and end latents, ``[D]``, or ``[B, D]`` for ``B`` independent pairs (same shape).
-    num_steps : int
-        Number of frames, endpoints included. ``0`` gives an empty ``[0, D]`` array, ``1`` gives
-        ``[v1]``.
-    method : {"hypersphere", "slerp", "lerp"}
-        See :func:`interpolate_hypersphere`, :func:`slerp` and :func:`lerp`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[num_steps, D]`` (or ``[B, num_steps, D]`` for batched inputs).
-
-    Raises
-    ------
-    LatentError
-        Unknown method; bad ``num_steps``; shapes that differ or are not ``[D]``/``[B, D]``;
-        NaN/inf; zero or (hypersphere) antipodal vectors.
-
-    Examples
-    --------
-    >>> v1, v2 = sample_latents(2, seed=1)
-    >>> interpolate(v1, v2, 60, method="slerp").shape
-    (60, 512)
-    """
-    method = _check_method(method)
-    num_steps = _steps(num_steps, "num_steps", minimum=0)
-    a = _as_latents(v1, "v1")
-    b = _as_latents(v2, "v2")
-    if a.shape != b.shape:
-        raise LatentError(f"v1 has shape {list(a.shape)} but v2 has shape {list(b.shape)}; "
-                          "pass two latents of the same size (or two [B, D] batches)")
-    batched = a.ndim == 2
-    a2, b2 = np.atleast_2d(a), np.atleast_2d(b)
-    if batched:
-        names = ([f"v1[{i}]" for i in range(len(a2))], [f"v2[{i}]" for i in range(len(b2))])
-    else:
-        names = (["v1"], ["v2"])
-    path = _paths(a2, b2, num_steps, method, *names)
-    return path if batched else path[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Walks and loops through several latents
-# --------------------------------------------------------------------------------------------
-
-
-def walk(keyframes: Any, steps_per_segment: int, method: str = "hypersphere",
-         loop: bool = False) -> np.ndarray:
-    """One continuous path through ``K`` keyframe latents, for animations.
-
-    Each segment between consecutive keyframes is ``interpolate(k[i], k[i + 1],
-    steps_per_segment, method)``; the keyframe two segments share appears once. So
-    ``walk([v1, v2], n)`` equals ``interpolate(v1, v2, n)``, and an open walk has
-    ``(K - 1) * (steps_per_segment - 1) + 1`` frames.
-
-    With ``loop=True`` a last segment leads back to the first keyframe, and the path stops one
-    step *before* reaching it: ``K * (steps_per_segment - 1)`` frames. Played on repeat (a looping
-    GIF), the frame after the last is the first one again, so the motion is seamless -- ending on
-    a copy of the first frame would show it twice and make the animation stutter.
-
-    With ``method="hypersphere"`` the whole walk stays on the sphere of radius
-    ``|keyframes[0]|``: later keyframes are rescaled onto it (the tutorial does the same to
-    ``v2``), so consecutive segments join without a jump in norm. ``"slerp"`` and ``"lerp"`` pass
-    through every keyframe exactly.
-
-    Parameters
-    ----------
-    keyframes : array_like
-        ``[K, D]`` latents (or a list of ``K`` vectors), ``K >= 2``.
-    steps_per_segment : int
-        Frames per segment, both keyframes included, at least 2.
-    method : {"hypersphere", "slerp", "lerp"}
-        How each segment is interpolated.
-    loop : bool
-        Return to the first keyframe for a seamless repeating animation.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[M, D]``.
-
-    Examples
-    --------
-    >>> keys = sample_latents(3, seed=0)
-    >>> walk(keys, 10).shape                # 2 segments * 9 + the final keyframe
-    (19, 512)
-    >>> walk(keys, 10, loop=True).shape     # 3 segments * 9, first keyframe not repeated
-    (27, 512)
-    """
-    method = _check_method(method)
-    steps = _steps(steps_per_segment, "steps_per_segment", minimum=2)
-    keys = _as_latents(keyframes, "keyframes")
-    if keys.ndim != 2 or len(keys) < 2:
-        raise LatentError(f"keyframes has shape {list(keys.shape)}; walk needs at least 2 "
-                          "keyframes stacked as [K, D] (or a list of K latents)")
-    if method == "hypersphere":
-        norms = np.linalg.norm(keys, axis=-1, keepdims=True)
-        _check_nonzero(norms[:, 0], [f"keyframes[{i}]" for i in range(len(keys))], method)
-        keys = keys * (norms[0] / norms)
-    count = len(keys)
-    ends = list(range(1, count)) + ([0] if loop else [])
-    starts = list(range(len(ends)))
-    path = _paths(keys[starts], keys[ends], steps, method,
-                  [f"keyframes[{i}]" for i in starts], [f"keyframes[{j}]" for j in ends])
-    frames = path[:, :-1].reshape(-1, keys.shape[-1])  # each segment minus its end keyframe
-    if not loop:
-        frames = np.concatenate([frames, path[-1, -1:]])
-    return frames
-
-
-def loop(v1: Any, v2: Any, num_steps: int, method: str = "hypersphere") -> np.ndarray:
-    """A seamless closed loop ``v1 -> v2 -> v1`` (``walk([v1, v2], num_steps, loop=True)``).
-
-    The first ``num_steps`` frames are ``interpolate(v1, v2, num_steps, method)``; the way back
-    follows the same path in reverse and stops one step before ``v1``, so a looping animation
-    does not show ``v1`` twice in a row. That makes ``2 * (num_steps - 1)`` frames.
-
-    Parameters
-    ----------
-    v1, v2 : array_like
-        The two latents, ``[D]``.
-    num_steps : int
-        Frames from ``v1`` to ``v2``, both included, at least 2.
-    method : {"hypersphere", "slerp", "lerp"}
-        How to interpolate.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, ``[2 * (num_steps - 1), D]``.
-
-    Examples
-    --------
-    >>> v1, v2 = sample_latents(2, seed=0)
-    >>> loop(v1, v2, 30, method="slerp").shape
-    (58, 512)
-    """
-    num_steps = _steps(num_steps, "num_steps", minimum=2)
-    a = _as_latents(v1, "v1")
-    b = _as_latents(v2, "v2")
-    if a.ndim != 1 or b.ndim != 1:
-        raise LatentError(f"loop takes two single latents [D], got shapes {list(a.shape)} and "
-                          f"{list(b.shape)}; for more latents use walk(keyframes, ..., loop=True)")
-    if a.shape != b.shape:
-        raise LatentError(f"v1 has shape {list(a.shape)} but v2 has shape {list(b.shape)}; "
-                          "pass two latents of the same size")
-    return walk(np.stack([a, b]), num_steps, method=method, loop=True)
+    batch = np.atleast_2d(as_latents(latents, name=name))
+    if latent_dim is not None and batch.shape[1] != latent_dim:
+        raise LatentError(f"{name} have size {batch.shape[1]}, but the generator takes latents "
+                          f"of size {latent_dim}; pass [N, {latent_dim}] "
+                          f"(e.g. sample_latents(n, {latent_dim}))")
+    return batch
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,18 +194,16 @@ def latent_norms(path: Any) -> np.ndarray:
     Plot it to see why the method matters: lerp sags in the middle, hypersphere is flat, slerp
     is a straight line from ``|v1|`` to ``|v2|``.
 
-    Parameters
-    ----------
-    path : array_like
-        ``[D]``, ``[N, D]`` or ``[B, N, D]`` latents.
+    Args:
+        path: ``[D]``, ``[N, D]`` or ``[B, N, D]`` latents.
 
-    Returns
-    -------
-    numpy.ndarray
+    Returns:
         float32 norms of shape ``path.shape[:-1]`` (a scalar for a single ``[D]`` latent).
 
-    Examples
-    --------
+    Raises:
+        LatentError: A scalar, or not real numbers.
+
+    Example:
     >>> latent_norms([[3.0, 4.0], [0.0, 1.0]]).tolist()
     [5.0, 1.0]
     """
@@ -399,25 +220,19 @@ def cosine_similarity(a: Any, b: Any) -> np.ndarray:
     ``a`` and ``b`` can be ``[D]`` or ``[N, D]``; leading axes broadcast, so
     ``cosine_similarity(path, path[0])`` compares every frame with the first.
 
-    Parameters
-    ----------
-    a, b : array_like
-        Latents with the same last axis ``D``.
+    Args:
+        a: Latents ``[..., D]``.
+        b: Latents with the same last axis ``D``.
 
-    Returns
-    -------
-    numpy.ndarray
+    Returns:
         float32 similarities in ``[-1, 1]``, shape ``broadcast(a.shape[:-1], b.shape[:-1])``
         (a scalar for two ``[D]`` vectors).
 
-    Raises
-    ------
-    LatentError
-        Different ``D``, shapes that do not broadcast, NaN/inf, or a zero vector (it has no
-        direction, so its cosine similarity is undefined).
+    Raises:
+        LatentError: Different ``D``, shapes that do not broadcast, NaN/inf, or a zero vector
+            (it has no direction, so its cosine similarity is undefined).
 
-    Examples
-    --------
+    Example:
     >>> float(cosine_similarity([1.0, 0.0], [1.0, 1.0]))  # 45 degrees
     0.7071067690849304
     """
@@ -449,148 +264,6 @@ def cosine_similarity(a: Any, b: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _paths(a: np.ndarray, b: np.ndarray, num_steps: int, method: str,
-           names_a: list[str], names_b: list[str]) -> np.ndarray:
-    """``[B, num_steps, D]`` float32 paths from rows of ``a`` to rows of ``b`` (float64, valid)."""
-    t = np.linspace(0.0, 1.0, num_steps)  # [] for 0 steps, [0.0] for 1 step
-    if method == "lerp":
-        return _lerp(a, b, t).astype(np.float32)
-    norm_a = np.linalg.norm(a, axis=-1, keepdims=True)
-    norm_b = np.linalg.norm(b, axis=-1, keepdims=True)
-    _check_nonzero(norm_a[:, 0], names_a, method)
-    _check_nonzero(norm_b[:, 0], names_b, method)
-    unit_a, unit_b = a / norm_a, b / norm_b
-    angle = _angle(unit_a, unit_b)
-    degenerate = np.sin(angle) < _DEGENERATE_SIN
-    antipodal = degenerate & (angle > np.pi / 2)
-    if method == "hypersphere":
-        _check_not_antipodal(antipodal, names_a, names_b)
-        path = _hypersphere(a, b, norm_a, norm_b, t)
-    elif antipodal.any() and a.shape[-1] == 1:
-        raise LatentError(f"{names_a[int(np.argmax(antipodal))]} and "
-                          f"{names_b[int(np.argmax(antipodal))]} point in opposite directions in "
-                          "1 dimension, where every path between them passes through zero; "
-                          "use method='lerp'")
-    elif (degenerate & ~antipodal).all():
-        path = _lerp(a, b, t)  # includes D == 1, where there are no great circles at all
-    else:
-        path = _slerp(a, b, unit_a, unit_b, norm_a, norm_b, degenerate, antipodal, t)
-    return path.astype(np.float32)
-
-
-def _angle(unit_a: np.ndarray, unit_b: np.ndarray) -> np.ndarray:
-    """Angle between unit rows from |u_a - u_b| and |u_a + u_b|: accurate near 0 and pi."""
-    diff = np.linalg.norm(unit_a - unit_b, axis=-1)
-    total = np.linalg.norm(unit_a + unit_b, axis=-1)
-    return 2.0 * np.arctan2(diff, total)
-
-
-def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    t = t[None, :, None]
-    return (1.0 - t) * a[:, None] + t * b[:, None]  # exact at both ends
-
-
-def _hypersphere(a, b, norm_a, norm_b, t):
-    """The tutorial's loop, vectorised over pairs and steps."""
-    b_rescaled = b * (norm_a / norm_b)
-    line = a[:, None] + (b_rescaled - a)[:, None] * t[None, :, None]
-    return line * (norm_a[:, None] / np.linalg.norm(line, axis=-1, keepdims=True))
-
-
-def _slerp(a, b, unit_a, unit_b, norm_a, norm_b, degenerate, antipodal, t):
-    """Slerp rows; parallel rows become lerp, antipodal rows go via a fixed orthogonal midpoint."""
-    middle = _orthogonal_axis(unit_a)
-    # Degenerate rows get a harmless stand-in target here and are replaced below.
-    directions = _great_circle(unit_a, np.where(degenerate[:, None], middle, unit_b), t)
-    rows = np.flatnonzero(antipodal)
-    if len(rows):
-        # Every great circle through v1 reaches -v1: take the one through `middle`, as two
-        # quarter circles (each well conditioned, so both endpoints stay exact).
-        first = _great_circle(unit_a[rows], middle[rows], np.minimum(2 * t, 1.0))
-        second = _great_circle(middle[rows], unit_b[rows], np.maximum(2 * t - 1, 0.0))
-        directions[rows] = np.where(t[None, :, None] <= 0.5, first, second)
-    radius = (1.0 - t[None, :, None]) * norm_a[:, None] + t[None, :, None] * norm_b[:, None]
-    parallel = (degenerate & ~antipodal)[:, None, None]
-    return np.where(parallel, _lerp(a, b, t), radius * directions)
-
-
-def _great_circle(unit_from, unit_to, s):
-    """Unit directions ``[B, S, D]`` at fractions ``s`` of the arc, at constant angular speed.
-
-    Uses ``cos(s*angle) u + sin(s*angle) w`` with ``w`` the unit vector orthogonal to ``u`` in
-    the plane of both, so nothing divides by ``sin(angle)``. Rows must not be (anti)parallel.
-    """
-    angle = _angle(unit_from, unit_to)
-    toward = unit_to
-    for _ in range(2):  # Gram-Schmidt twice: w orthogonal to u to float64 precision
-        toward = toward - np.sum(toward * unit_from, axis=-1, keepdims=True) * unit_from
-        toward = toward / np.linalg.norm(toward, axis=-1, keepdims=True)
-    theta = s[None, :, None] * angle[:, None, None]
-    return np.cos(theta) * unit_from[:, None] + np.sin(theta) * toward[:, None]
-
-
-def _orthogonal_axis(unit: np.ndarray) -> np.ndarray:
-    """Per row, the unit vector towards the axis ``e_j`` where ``|unit[j]|`` is smallest (the
-    first such ``j``), made orthogonal to ``unit``.
-
-    ``|unit[j]| <= 1/sqrt(D)``, so ``e_j - unit[j] * unit`` has norm >= ``sqrt(1 - 1/D)`` (well
-    conditioned) for ``D >= 2``. It depends on ``unit`` only: the antipodal arc is deterministic.
-    """
-    rows = np.arange(len(unit))
-    j = np.argmin(np.abs(unit), axis=-1)
-    axis = np.zeros_like(unit)
-    axis[rows, j] = 1.0
-    axis = axis - unit[rows, j][:, None] * unit
-    return axis / np.linalg.norm(axis, axis=-1, keepdims=True)
-
-
-def _check_nonzero(norms: np.ndarray, names: list[str], method: str) -> None:
-    zero = np.flatnonzero(norms == 0)
-    if len(zero):
-        raise LatentError(f"{names[zero[0]]} is a zero vector, which has no direction for "
-                          f"method={method!r} to follow; pass a nonzero latent or use "
-                          "method='lerp'")
-
-
-def _check_not_antipodal(antipodal: np.ndarray, names_a: list[str], names_b: list[str]) -> None:
-    if antipodal.any():
-        i = int(np.argmax(antipodal))
-        raise LatentError(f"{names_a[i]} and {names_b[i]} point in opposite directions, so the "
-                          "hypersphere path would pass through zero; use method='slerp', which "
-                          "picks a deterministic arc between them")
-
-
-def _check_method(method: Any) -> str:
-    if method not in METHODS:
-        raise LatentError(f"unknown interpolation method {method!r}; "
-                          f"use one of {', '.join(repr(m) for m in METHODS)}")
-    return method
-
-
-def _as_integer(value: Any, name: str, what: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise LatentError(f"{name}={value!r} is a bool; pass a whole number ({what})")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise LatentError(f"{name}={value!r} is not a whole number; pass an int ({what})") from None
-
-
-def _positive_int(value: Any, name: str, what: str) -> int:
-    number = _as_integer(value, name, what)
-    if number <= 0:
-        raise LatentError(f"{name}={number} must be at least 1 ({what})")
-    return number
-
-
-def _steps(value: Any, name: str, minimum: int) -> int:
-    what = "frames from one latent to the next, both included" if minimum else "frames in the path"
-    number = _as_integer(value, name, what)
-    if number < minimum:
-        raise LatentError(f"{name}={number} must be at least {minimum} ({what})")
-    return number
-
-
 def _numeric(value: Any, name: str) -> np.ndarray:
     try:
         array = np.asarray(value)
@@ -615,16 +288,3 @@ def _finite(array: np.ndarray, name: str) -> np.ndarray:
         raise LatentError(f"{name} contains NaN or inf (or values too large for float32); "
                           "check where these latents came from, e.g. a diverged optimisation")
     return as_float32
-
-
-def _as_latents(value: Any, name: str) -> np.ndarray:
-    """Validated float64 copy of float32-rounded latents ``[D]`` or ``[B, D]``."""
-    array = _numeric(value, name)
-    if array.ndim not in (1, 2) or array.shape[-1] == 0 or array.size == 0:
-        raise LatentError(f"{name} has shape {list(array.shape)}; pass one latent [D] or a batch "
-                          "[B, D] with B, D >= 1 (e.g. D = 512 for progan-128)")
-    return _finite(array, name).astype(np.float64)
-
-
-__all__ = ["METHODS", "sample_latents", "interpolate", "interpolate_hypersphere", "slerp", "lerp",
-           "walk", "loop", "latent_norms", "cosine_similarity"]

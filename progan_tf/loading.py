@@ -27,7 +27,7 @@ import socket
 import ssl
 import urllib.error
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
@@ -42,14 +42,20 @@ from progan_tf.downloads import (
 )
 from progan_tf.errors import ModelLoadError, one_line
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
+
 hub = import_tensorflow_hub()
 
-__all__ = ["BUNDLED", "KAGGLE_PREFIX", "PROGAN_128", "PROGAN_128_KAGGLE", "bundled_folder",
-           "kaggle_handle", "load_module"]
+__all__ = ["BUNDLED", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128", "PROGAN_128_KAGGLE",
+           "bundled_folder", "kaggle_handle", "load_module"]
 
 log = logging.getLogger(__name__)
 
-_KAGGLE_MIRRORS = {PROGAN_128: PROGAN_128_KAGGLE}
+KAGGLE_MIRRORS = {PROGAN_128: PROGAN_128_KAGGLE}
+"""TF Hub URL -> the same model on Kaggle Models, where tfhub.dev now redirects: tried through
+``kagglehub`` when the TF Hub download fails, and named in the error if that fails too."""
+
 _URL_SCHEMES = ("http://", "https://", "gs://")
 _SCHEMELESS_HOSTS = ("tfhub.dev/", "www.kaggle.com/models/", "kaggle.com/models/")
 # owner/model/framework/variation/version, the handle format Kaggle Models shows for a model.
@@ -72,7 +78,7 @@ class _DownloadFailed(Exception):
         self.offline = offline
 
 
-def load_module(handle: str, timeout: float | None):
+def load_module(handle: str, timeout: float | None) -> Any:
     """Loads the SavedModel behind a generator handle.
 
     Args:
@@ -135,7 +141,7 @@ def kaggle_handle(url: str) -> str | None:
         ``"owner/model/framework/variation/version"`` as ``kagglehub.model_download`` takes it
         (e.g. ``"google/progan-128/tensorFlow1/progan-128/1"``), or ``None`` for other URLs.
     """
-    match = _KAGGLE_URL.match(_KAGGLE_MIRRORS.get(url.rstrip("/"), url))
+    match = _KAGGLE_URL.match(KAGGLE_MIRRORS.get(url.rstrip("/"), url))
     if match is None:
         return None
     owner, model, framework, variation, version = match.groups()
@@ -177,8 +183,20 @@ def _resolve(text: str) -> str:
         f"'google/progan-128/tensorFlow1/progan-128/1', or 'bundled'")
 
 
-def bundled_folder():
-    """Where the bundled model lives inside the installed package (a Traversable)."""
+def bundled_folder() -> Traversable:
+    """Where the bundled model lives inside the installed package.
+
+    The one place that names the folder: loading ``"bundled"``, the demo's page (which shows the
+    model's ``metadata.json``) and the benchmarks all ask here.
+
+    Returns:
+        The folder, as an :class:`importlib.abc.Traversable` (``str()`` of it is a
+        path when the package is installed as files, as pip does).
+
+    Example:
+    >>> bundled_folder().joinpath("saved_model.pb").is_file()
+    True
+    """
     return importlib.resources.files("progan_tf").joinpath("bundled", "generator")
 
 
@@ -403,7 +421,7 @@ def _load_folder(folder: str, origin: str | None = None):
 def _download_error(url: str, failed: _DownloadFailed, kaggle: str | None) -> ModelLoadError:
     via_kaggle = ""
     if kaggle is not None:
-        mirror = _KAGGLE_MIRRORS.get(url.rstrip("/"))
+        mirror = KAGGLE_MIRRORS.get(url.rstrip("/"))
         where = f" ({mirror})" if mirror else ""
         via_kaggle = (f"; tfhub.dev now redirects to Kaggle Models{where}, and Kaggle's own "
                       f"client can fetch it another way: {_KAGGLE_EXTRA}")

@@ -25,6 +25,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from progan_tf.checks import check_whole_number
+from progan_tf.errors import OptionError
+from progan_tf.fileio import write_bytes
+
 __all__ = ["build_tf1_hub_module", "build_tf2_saved_model"]
 
 # A serialized ``tensorflow_hub.ModuleDef(format=FORMAT_V3)``: field 1 (varint) = 3. TF1 Hub
@@ -44,7 +48,7 @@ def build_tf1_hub_module(
     image_shape: Sequence[int] = (128, 128, 3),
     seed: int = 0,
 ) -> Path:
-    """Write a tiny TF1 Hub module with progan-128's exact interface.
+    """Writes a tiny TF1 Hub module with progan-128's exact interface.
 
     The module is a ``tf.compat.v1`` SavedModel saved with the empty tag set, signature
     ``default`` mapping input ``default`` (float32 ``[None, latent_dim]``) to output ``default``
@@ -52,34 +56,25 @@ def build_tf1_hub_module(
     modules carry -- so ``tensorflow_hub.load(path).signatures["default"]`` sees what it sees
     for ``https://tfhub.dev/google/progan-128/1``.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Folder to create. It must not exist yet, or be empty.
-    latent_dim : int
-        Size of a latent vector (progan-128: 512).
-    image_shape : sequence of 3 ints
-        ``(H, W, C)`` of the generated images (progan-128: ``(128, 128, 3)``).
-    seed : int
-        Seed for the weights; the same seed always gives the same model.
+    Args:
+        path: Folder to create. It must not exist yet, or be empty.
+        latent_dim: Size of a latent vector (progan-128: 512).
+        image_shape: ``(H, W, C)`` of the generated images (progan-128: ``(128, 128, 3)``).
+        seed: Seed for the weights; the same seed always gives the same model.
 
-    Returns
-    -------
-    pathlib.Path
+    Returns:
         The module folder, ready for ``tensorflow_hub.load`` or
         :func:`progan_tf.generator.load_generator`.
 
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and is not an empty folder.
-    ValueError
-        If ``latent_dim`` or ``image_shape`` is not positive.
+    Raises:
+        FileExistsError: If ``path`` exists and is not an empty folder.
+        OptionError: If ``latent_dim`` or a size in ``image_shape`` is not a whole number >= 1
+            (also a ``ValueError``).
 
-    Examples
-    --------
+    Example:
+    >>> import tempfile
     >>> import tensorflow_hub as hub
-    >>> path = build_tf1_hub_module("/tmp/fake-progan-128")  # doctest: +SKIP
+    >>> path = build_tf1_hub_module(Path(tempfile.mkdtemp()) / "fake-progan-128")
     >>> hub.load(str(path)).signatures["default"](default=tf.zeros([1, 512]))["default"].shape
     TensorShape([1, 128, 128, 3])
     """
@@ -104,14 +99,15 @@ def build_tf1_hub_module(
                 session, tags=[], signature_def_map={"default": signature}, strip_default_attrs=True
             )
             builder.save()
-    (path / _MODULE_DEF_FILENAME).write_bytes(_MODULE_DEF_V3)
+    write_bytes(path / _MODULE_DEF_FILENAME, _MODULE_DEF_V3)
     return path
 
 
 class _StandInGenerator(tf.Module):
     """The TF2 counterpart of the TF1 module: same network, keys of your choosing."""
 
-    def __init__(self, weights, image_shape, output_range, input_key, output_key):
+    def __init__(self, weights: dict[str, np.ndarray], image_shape: tuple[int, int, int],
+                 output_range: tuple[float, float], input_key: str, output_key: str):
         super().__init__(name="stand_in_generator")
         self.weights = {name: tf.Variable(value, name=name) for name, value in weights.items()}
         self._image_shape = image_shape
@@ -123,7 +119,7 @@ class _StandInGenerator(tf.Module):
             input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name=input_key)],
         )
 
-    def _serve(self, latents):
+    def _serve(self, latents: tf.Tensor) -> dict[str, tf.Tensor]:
         images = _synthesis(latents, self.weights, self._image_shape, self._output_range)
         return {self._output_key: images}
 
@@ -138,48 +134,38 @@ def build_tf2_saved_model(
     output_range: tuple[float, float] = (0.0, 1.0),
     signature_name: str = "serving_default",
 ) -> Path:
-    """Write a tiny TF2 SavedModel generator with a serving signature.
+    """Writes a tiny TF2 SavedModel generator with a serving signature.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Folder to create. It must not exist yet, or be empty.
-    latent_dim : int
-        Size of a latent vector.
-    image_shape : sequence of 3 ints
-        ``(H, W, C)`` of the generated images.
-    input_key, output_key : str
-        Names of the signature's single input and output.
-    seed : int
-        Seed for the weights; the same seed always gives the same model.
-    output_range : (float, float)
-        ``(low, high)`` range of the outputs. A range wider than [0, 1], e.g. ``(-0.2, 1.2)``,
-        imitates a generator that overshoots and lets you test clipping.
-    signature_name : str
-        Name of the signature (``serving_default`` is what ``tf.saved_model.save`` picks by
-        default).
+    Args:
+        path: Folder to create. It must not exist yet, or be empty.
+        latent_dim: Size of a latent vector.
+        image_shape: ``(H, W, C)`` of the generated images.
+        input_key: Name of the signature's single input.
+        output_key: Name of the signature's single output.
+        seed: Seed for the weights; the same seed always gives the same model.
+        output_range: ``(low, high)`` range of the outputs. A range wider than [0, 1], e.g.
+            ``(-0.2, 1.2)``, imitates a generator that overshoots and lets you test clipping.
+        signature_name: Name of the signature (``serving_default`` is what
+            ``tf.saved_model.save`` picks by default).
 
-    Returns
-    -------
-    pathlib.Path
+    Returns:
         The SavedModel folder.
 
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and is not an empty folder.
-    ValueError
-        If a size is not positive or ``output_range`` is not increasing.
+    Raises:
+        FileExistsError: If ``path`` exists and is not an empty folder.
+        OptionError: If a size is not a whole number >= 1 or ``output_range`` is not
+            increasing (also a ``ValueError``).
 
-    Examples
-    --------
-    >>> path = build_tf2_saved_model("/tmp/tiny", input_key="latent_vector")  # doctest: +SKIP
+    Example:
+    >>> import tempfile
+    >>> path = build_tf2_saved_model(Path(tempfile.mkdtemp()) / "tiny", input_key="latent_vector")
     >>> tf.saved_model.load(str(path)).signatures["serving_default"].structured_input_signature
     ((), {'latent_vector': TensorSpec(shape=(None, 64), dtype=tf.float32, name='latent_vector')})
     """
     low, high = (float(v) for v in output_range)
     if not low < high:
-        raise ValueError(f"output_range must be (low, high) with low < high, got {output_range}")
+        raise OptionError(f"output_range must be (low, high) with low < high. "
+                          f"Received: output_range={output_range!r}")
     path = _fresh_folder(path)
     image_shape = _check_shapes(latent_dim, image_shape)
     weights = _initial_weights(latent_dim, image_shape, seed)
@@ -188,7 +174,8 @@ def build_tf2_saved_model(
     return path
 
 
-def _synthesis(latents, weights, image_shape, output_range):
+def _synthesis(latents: tf.Tensor, weights: dict, image_shape: tuple[int, int, int],
+               output_range: tuple[float, float]) -> tf.Tensor:
     """Latents -> images with TF ops only, so it works in a TF1 graph and in a tf.function.
 
     Dense to a 4x4 grid, then bilinear 2x upsampling + 1x1 convolution per step (cheap, smooth),
@@ -210,11 +197,12 @@ def _synthesis(latents, weights, image_shape, output_range):
     return low + (high - low) * tf.sigmoid(_RGB_GAIN * x)
 
 
-def _initial_weights(latent_dim, image_shape, seed):
+def _initial_weights(latent_dim: int, image_shape: tuple[int, int, int],
+                     seed: int) -> dict[str, np.ndarray]:
     """He-initialised float32 weights from a seeded NumPy generator (deterministic everywhere)."""
     rng = np.random.default_rng(seed)
 
-    def he(shape, fan_in):
+    def he(shape: tuple[int, ...], fan_in: int) -> np.ndarray:
         return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
 
     weights = {"dense": he((latent_dim, _BASE_SIZE * _BASE_SIZE * _CHANNELS), latent_dim)}
@@ -224,7 +212,7 @@ def _initial_weights(latent_dim, image_shape, seed):
     return weights
 
 
-def _num_upsamplings(image_shape):
+def _num_upsamplings(image_shape: tuple[int, int, int]) -> int:
     """How many 2x steps from 4x4 stay within the image (the rest is one final resize)."""
     height, width, _ = image_shape
     steps, size = 0, _BASE_SIZE
@@ -233,24 +221,24 @@ def _num_upsamplings(image_shape):
     return steps
 
 
-def _tensor_info(tensor):
+def _tensor_info(tensor: tf.Tensor) -> tf.compat.v1.TensorInfo:
     """A TensorInfo proto for a graph tensor (what the deprecated ``build_tensor_info`` makes)."""
     return tf.compat.v1.TensorInfo(
         name=tensor.name, dtype=tensor.dtype.as_datatype_enum, tensor_shape=tensor.shape.as_proto()
     )
 
 
-def _check_shapes(latent_dim, image_shape):
-    image_shape = tuple(int(v) for v in image_shape)
-    if int(latent_dim) < 1 or len(image_shape) != 3 or min(image_shape) < 1:
-        raise ValueError(
-            f"need latent_dim >= 1 and image_shape (H, W, C) of positive ints, "
-            f"got latent_dim={latent_dim}, image_shape={image_shape}"
-        )
-    return image_shape
+def _check_shapes(latent_dim: int, image_shape: Sequence[int]) -> tuple[int, int, int]:
+    check_whole_number(latent_dim, "latent_dim")
+    if len(image_shape) != 3:
+        raise OptionError(f"image_shape must be (height, width, channels). "
+                          f"Received: image_shape={tuple(image_shape)!r}")
+    height, width, channels = (check_whole_number(size, f"image_shape[{index}]")
+                               for index, size in enumerate(image_shape))
+    return height, width, channels
 
 
-def _fresh_folder(path):
+def _fresh_folder(path: str | os.PathLike) -> Path:
     path = Path(path).expanduser()
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise FileExistsError(f"{str(path)!r} already exists; pass a new or empty folder")

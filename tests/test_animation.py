@@ -11,7 +11,7 @@ from PIL import Image, ImageSequence
 
 from progan_tf import animation
 from progan_tf.animation import animate
-from progan_tf.errors import ImageLoadError, ProganError
+from progan_tf.errors import ImageLoadError, OptionError, ProganError
 
 RNG = np.random.default_rng(1234)
 # 200 arbitrary colours: frames drawn from them fit a GIF palette, so they round-trip exactly.
@@ -223,6 +223,15 @@ def test_mp4_round_trip(tmp_path, no_ipython):
     assert np.abs(np.array(grey_levels(back)) - levels).max() <= 3
 
 
+def test_mp4_with_an_explicit_format_needs_no_mp4_suffix(tmp_path, no_ipython):
+    """The temporary file keeps the target's suffix (none here); ffmpeg is told the container."""
+    pytest.importorskip("imageio_ffmpeg")
+    path = animate(flat_frames([40, 200], 16, 16), tmp_path / "walk", format="mp4", fps=10)
+    assert path == tmp_path / "walk" and [p.name for p in tmp_path.iterdir()] == ["walk"]
+    back, _ = read_mp4(path.rename(tmp_path / "walk.mp4"))  # imageio reads by the suffix too
+    assert back.shape == (2, 16, 16, 3)
+
+
 def test_mp4_of_odd_size_is_padded_to_even(tmp_path, no_ipython):
     pytest.importorskip("imageio_ffmpeg")
     frames = np.zeros((6, 109, 89, 3), np.uint8)
@@ -322,18 +331,19 @@ def test_bad_frames(tmp_path, no_ipython, frames, error, message):
     ({"path": "walk"}, "end it with .gif or .mp4"),
     ({"path": "walk.gif", "format": "mp4"}, "ends in .gif but format='mp4'"),
     ({"format": "avi"}, "format='avi' is not supported"),
-    ({"fps": 0}, "fps must be a positive number, got 0"),
-    ({"fps": -5}, "fps must be a positive number"),
-    ({"fps": math.nan}, "fps must be a positive number"),
-    ({"fps": "25"}, "fps must be a positive number"),
+    ({"fps": 0}, "fps must be a finite number > 0. Received: fps=0"),
+    ({"fps": -5}, "fps must be a finite number > 0"),
+    ({"fps": math.nan}, "fps must be a finite number > 0"),
+    ({"fps": "25"}, "fps must be a finite number > 0. Received: fps='25'"),
     ({"fps": 60}, r"too fast for a GIF.*fps<=50 or an \.mp4"),
-    ({"loop": -1}, "loop must be 0"),
-    ({"loop": 1.5}, "loop must be 0"),
-    ({"quality": 11}, "quality must be a number from 0 to 10"),
+    ({"loop": -1}, r"loop must be a whole number in \[0, 65536\]. Received: loop=-1"),
+    ({"loop": 1.5}, r"loop must be a whole number in \[0, 65536\]"),
+    ({"loop": 65537}, "Received: loop=65537"),
+    ({"quality": 11}, "quality must be a finite number >= 0 and <= 10. Received: quality=11"),
 ])
 def test_bad_options(tmp_path, no_ipython, monkeypatch, options, message):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ProganError, match=message):
+    with pytest.raises(OptionError, match=message):
         animate(flat_frames([0, 9]), **options)
     assert list(tmp_path.iterdir()) == []
 

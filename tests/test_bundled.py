@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 import progan_tf
@@ -51,11 +50,13 @@ def test_bundled_model_is_small_and_inside_the_wheel(tmp_path):
     assert size < 20 * 1024 * 1024
     assert Path(str(bundled_folder())) == BUNDLED
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                             "-q", "-w", str(tmp_path), str(root)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("progan_tf-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "progan_tf/bundled/generator/saved_model.pb" in names
     assert any(n.startswith("progan_tf/bundled/generator/variables/") for n in names)
+    # The facade's type stub, and the marker that tells type checkers to read it.
+    assert "progan_tf/__init__.pyi" in names and "progan_tf/py.typed" in names

@@ -91,8 +91,8 @@ def test_bad_input_gives_one_line_errors(tf1_hub_module_dir, tmp_path):
 
 
 def test_argument_errors_exit_2_with_usage():
-    for args in (["generate", "-n", "0"], ["generate", "--zoom", "0"], ["interpolate", "--steps", "-3"],
-                 ["interpolate", "--steps", "1"],
+    for args in (["generate", "-n", "0"], ["generate", "--zoom", "0"],
+                 ["interpolate", "--steps", "-3"], ["interpolate", "--steps", "1"],
                  ["interpolate", "--method", "cubic"], ["frobnicate"]):
         result = progan_tf(*args)
         assert result.returncode == 2
@@ -110,6 +110,7 @@ def test_unreachable_hub_handle_says_what_to_do(tmp_path):
 def test_generate_from_exported_training_run(tmp_path):
     """A model this package trains and exports works with the same commands."""
     from test_gan_train import tiny_config, write_faces
+
     from progan_tf.gan.export import export_run
     from progan_tf.gan.train import train
 

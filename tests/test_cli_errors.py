@@ -85,18 +85,20 @@ def test_unwritable_output_folder(name, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "d", "--out", "r", "--kimg-per-phase", "inf"], "positive finite"),
-    (["train", "d", "--out", "r", "--final-kimg", "inf"], "positive finite"),
-    (["train", "d", "--out", "r", "--final-kimg", "nan"], "positive finite"),
-    (["train", "d", "--out", "r", "--batch-sizes", "4:0"], "must be positive"),
-    (["train", "d", "--out", "r", "--batch-sizes", "4:-4"], "must be positive"),
-    (["train", "d", "--out", "r", "--seed", "-1"], "0 or more"),
-    (["generate", "--seed", "-1"], "0 or more"),
-    (["interpolate", "--seed", "-1"], "0 or more"),
-    (["evaluate", "--real", "d", "--seed", "-1"], "0 or more"),
-    (["invert", "p.png", "--out", "o", "--seed", "-1"], "0 or more"),
-    (["demo", "--seed", "-1"], "0 or more"),
-    (["generate", "--zoom", "big"], "whole number"),
+    (["train", "d", "--out", "r", "--kimg-per-phase", "inf"], "must be a finite number > 0"),
+    (["train", "d", "--out", "r", "--final-kimg", "inf"], "must be a finite number > 0"),
+    (["train", "d", "--out", "r", "--final-kimg", "nan"], "must be a finite number > 0"),
+    (["train", "d", "--out", "r", "--batch-sizes", "4:0"], "whole numbers >= 1. Received: 4:0"),
+    (["train", "d", "--out", "r", "--batch-sizes", "4:-4"], "whole numbers >= 1. Received: 4:-4"),
+    (["train", "d", "--out", "r", "--seed", "-1"], "must be a whole number >= 0. Received: -1"),
+    (["generate", "--seed", "-1"], "must be a whole number >= 0. Received: -1"),
+    (["interpolate", "--seed", "-1"], "must be a whole number >= 0. Received: -1"),
+    (["evaluate", "--real", "d", "--seed", "-1"], "must be a whole number >= 0. Received: -1"),
+    (["invert", "p.png", "--out", "o", "--seed", "-1"], "whole number >= 0. Received: -1"),
+    (["demo", "--seed", "-1"], "must be a whole number >= 0. Received: -1"),
+    (["generate", "--zoom", "big"], "must be a whole number >= 1. Received: 'big'"),
+    (["interpolate", "--steps", "1"], "must be a whole number >= 2. Received: 1"),
+    (["generate", "-n", "2.5"], "must be a whole number >= 1. Received: '2.5'"),
 ])
 def test_bad_numbers_are_refused_by_the_parser(args, fragment, tmp_path):
     result = subprocess.run([sys.executable, "-m", "progan_tf.cli", *args], cwd=tmp_path,

@@ -66,7 +66,7 @@ def test_invert_bad_input(tf2_saved_model_dir, tmp_path):
     assert_one_line_error(progan_tf("invert", text, "--model", tmp_path / "no-model", "--out",
                                     tmp_path / "c"), "no-model")
     result = progan_tf("invert", text, "--steps", "0", "--out", tmp_path / "d")
-    assert result.returncode == 2 and "must be positive" in result.stderr
+    assert result.returncode == 2 and "must be a whole number >= 1. Received: 0" in result.stderr
 
 
 def test_invert_zoom_enlarges_the_comparison(tf2_saved_model_dir, astronaut_png, tmp_path):

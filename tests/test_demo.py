@@ -18,6 +18,7 @@ from test_cli import assert_one_line_error, progan_tf
 import progan_tf as pt
 from progan_tf.demo import MARKER, DemoError, run_demo
 from progan_tf.display import zoom_factor
+from progan_tf.loading import bundled_folder
 
 STEPS, RESTARTS, FRAMES, SEED = 12, 2, 6, 3
 FILES = {"grid.png", "walk.gif", "photo.png", "target.png", "recovered.png", "comparison.png",
@@ -131,7 +132,7 @@ def test_demo_page_references_exactly_the_files_written(demo):
 def test_demo_escapes_the_page_and_reads_metadata(bundled, tmp_path):
     """A model folder whose name is HTML must come out as text; its metadata is shown."""
     model = tmp_path / 'a<b>&"c'
-    shutil.copytree(Path(pt.__file__).parent / "bundled" / "generator", model)
+    shutil.copytree(str(bundled_folder()), model)
     metadata = json.loads((model / "metadata.json").read_text())
     metadata["kimg"], metadata["metrics"] = 321.5, {"swd": {"average": 12.34}}
     (model / "metadata.json").write_text(json.dumps(metadata))
@@ -162,8 +163,7 @@ def test_demo_model_metrics_are_a_readable_table(demo):
     not the raw keys of metadata.json."""
     out, _ = demo
     text = (out / "index.html").read_text(encoding="utf-8")
-    metrics = json.loads((Path(pt.__file__).parent / "bundled" / "generator" /
-                          "metadata.json").read_text())["metrics"]
+    metrics = json.loads(bundled_folder().joinpath("metadata.json").read_text())["metrics"]
     swd, floor = metrics["swd"], metrics["swd_noise_floor"]
     for level in ("32", "16"):
         assert (f"<th>SWD at {level}x{level} (x1e3)</th><td>{swd['levels'][level]:.1f}</td>"

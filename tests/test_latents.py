@@ -7,9 +7,23 @@ TF Hub tutorial), never by re-running the code under test.
 import numpy as np
 import pytest
 
+from progan_tf import interpolation, latents
+from progan_tf.constants import INTERPOLATION_METHODS
 from progan_tf.errors import LatentError
-from progan_tf.latents import (METHODS, cosine_similarity, interpolate, interpolate_hypersphere,
-                               latent_norms, lerp, loop, sample_latents, slerp, walk)
+from progan_tf.latents import (
+    METHODS,
+    as_latent_batch,
+    as_latents,
+    cosine_similarity,
+    interpolate,
+    interpolate_hypersphere,
+    latent_norms,
+    lerp,
+    loop,
+    sample_latents,
+    slerp,
+    walk,
+)
 
 SPHERICAL = ("hypersphere", "slerp")
 
@@ -80,12 +94,12 @@ def test_sample_latents_uses_default_rng_and_accepts_a_generator():
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
-    ({"n": 0}, "n=0 must be at least 1"),
-    ({"n": -3}, "n=-3 must be at least 1"),
-    ({"n": 2.5}, "n=2.5 is not a whole number"),
-    ({"n": True}, "is a bool"),
-    ({"n": 2, "latent_dim": 0}, "latent_dim=0 must be at least 1"),
-    ({"n": 2, "latent_dim": -512}, "latent_dim=-512"),
+    ({"n": 0}, "n must be a whole number >= 1. Received: n=0"),
+    ({"n": -3}, "n must be a whole number >= 1. Received: n=-3"),
+    ({"n": 2.5}, "n must be a whole number >= 1. Received: n=2.5"),
+    ({"n": True}, "n must be a whole number >= 1. Received: n=True"),
+    ({"n": 2, "latent_dim": 0}, "latent_dim must be a whole number >= 1. Received: latent_dim=0"),
+    ({"n": 2, "latent_dim": -512}, "Received: latent_dim=-512"),
     ({"n": 2, "seed": -1}, "seed=-1 is not a valid random seed"),
     ({"n": 2, "seed": "abc"}, "seed='abc'"),
 ])
@@ -202,7 +216,8 @@ def test_interpolate_dispatches_and_lists_the_methods_on_a_typo():
     for method, function in zip(METHODS, (interpolate_hypersphere, slerp, lerp)):
         np.testing.assert_array_equal(interpolate(v1, v2, 6, method=method), function(v1, v2, 6))
     np.testing.assert_array_equal(interpolate(v1, v2, 6), interpolate_hypersphere(v1, v2, 6))
-    with pytest.raises(LatentError, match="'slurp'.*'hypersphere', 'slerp', 'lerp'"):
+    with pytest.raises(LatentError, match="one of 'hypersphere', 'slerp', 'lerp'. "
+                                        "Received: method='slurp'"):
         interpolate(v1, v2, 6, method="slurp")
 
 
@@ -223,12 +238,12 @@ def test_zero_and_one_steps(method):
 
 
 @pytest.mark.parametrize("num_steps, fragment", [
-    (-1, "num_steps=-1 must be at least 0"),
-    (2.5, "num_steps=2.5 is not a whole number"),
-    (3.0, "num_steps=3.0 is not a whole number"),
-    ("10", "num_steps='10' is not a whole number"),
-    (None, "num_steps=None"),
-    (True, "num_steps=True is a bool"),
+    (-1, "num_steps must be a whole number >= 0. Received: num_steps=-1"),
+    (2.5, "whole number >= 0. Received: num_steps=2.5"),
+    (3.0, "whole number >= 0. Received: num_steps=3.0"),
+    ("10", "whole number >= 0. Received: num_steps='10'"),
+    (None, "Received: num_steps=None"),
+    (True, "whole number >= 0. Received: num_steps=True"),
 ])
 def test_bad_num_steps(num_steps, fragment):
     v1, v2 = random_pair(7, 12)
@@ -416,9 +431,9 @@ def test_loop_goes_there_and_back_seamlessly(method):
 @pytest.mark.parametrize("call, fragment", [
     (lambda k: walk(k[:1], 5), r"keyframes has shape \[1, 8\]; walk needs at least 2"),
     (lambda k: walk(k[0], 5), r"keyframes has shape \[8\]"),
-    (lambda k: walk(k, 1), "steps_per_segment=1 must be at least 2"),
-    (lambda k: walk(k, 4.5), "steps_per_segment=4.5 is not a whole number"),
-    (lambda k: walk(k, 5, method="cubic"), "unknown interpolation method 'cubic'"),
+    (lambda k: walk(k, 1), "whole number >= 2. Received: steps_per_segment=1"),
+    (lambda k: walk(k, 4.5), "whole number >= 2. Received: steps_per_segment=4.5"),
+    (lambda k: walk(k, 5, method="cubic"), "method must be one of .*Received: method='cubic'"),
     (lambda k: walk(np.stack([k[0], k[1], -k[1]]), 5),
      r"keyframes\[1\] and keyframes\[2\] point in opposite directions"),
     (lambda k: walk(np.stack([k[0], k[1], 0 * k[1]]), 5, method="hypersphere"),
@@ -428,7 +443,7 @@ def test_loop_goes_there_and_back_seamlessly(method):
     (lambda k: walk(np.stack([k[0], np.full(8, np.nan)]), 5), "keyframes contains NaN"),
     (lambda k: loop(k, k, 5), r"loop takes two single latents \[D\]"),
     (lambda k: loop(k[0], k[0, :4], 5), r"v1 has shape \[8\] but v2 has shape \[4\]"),
-    (lambda k: loop(k[0], k[1], 1), "num_steps=1 must be at least 2"),
+    (lambda k: loop(k[0], k[1], 1), "whole number >= 2. Received: num_steps=1"),
 ])
 def test_bad_walks(call, fragment):
     keys = sample_latents(3, 8, seed=25)
@@ -482,3 +497,48 @@ def test_cosine_similarity():
 def test_cosine_similarity_rejects(a, b, fragment):
     with pytest.raises(LatentError, match=fragment):
         cosine_similarity(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking latents: as_latents / as_latent_batch, and where the path functions live
+# --------------------------------------------------------------------------------------------
+
+
+def test_as_latents_keeps_the_rank_and_rounds_to_float32():
+    import tensorflow as tf
+
+    single = as_latents([1, 2, 3])
+    assert single.shape == (3,) and single.dtype == np.float32
+    batch = as_latents(tf.constant([[1.0, 2.0]], tf.bfloat16), name="v1")
+    assert batch.shape == (1, 2) and batch.dtype == np.float32
+    np.testing.assert_array_equal(as_latents(np.float64([0.1, 0.2])),
+                                  np.float32([0.1, 0.2]))
+
+
+def test_as_latent_batch_makes_a_batch_and_checks_the_size():
+    assert as_latent_batch(np.ones(4)).shape == (1, 4)
+    assert as_latent_batch(np.ones((3, 4)), 4).shape == (3, 4)
+    with pytest.raises(LatentError, match=r"initial_latents have size 4, but the generator takes "
+                                          r"latents of size 8; pass \[N, 8\]"):
+        as_latent_batch(np.ones((3, 4)), 8, name="initial_latents")
+
+
+@pytest.mark.parametrize("value, fragment", [
+    (np.ones((2, 3, 4)), r"z has shape \[2, 3, 4\]"),
+    (np.ones((2, 0)), r"z has shape \[2, 0\]"),
+    ([np.inf, 1.0], "z contains NaN or inf"),
+    (["a"], "z has dtype <U1"),
+    ([[1.0], [2.0, 3.0]], "z could not be read as an array"),
+])
+def test_as_latent_batch_refuses(value, fragment):
+    with pytest.raises(LatentError, match=fragment):
+        as_latent_batch(value, name="z")
+
+
+def test_path_functions_live_in_interpolation_and_keep_their_old_address():
+    assert METHODS == interpolation.METHODS == INTERPOLATION_METHODS
+    for name in ("interpolate", "interpolate_hypersphere", "lerp", "loop", "slerp", "walk"):
+        assert getattr(latents, name) is getattr(interpolation, name)
+        assert name in latents.__all__ and name in dir(latents)
+    with pytest.raises(AttributeError, match="no attribute 'wlak'"):
+        latents.wlak  # noqa: B018 -- the attribute access is the test

@@ -1,0 +1,106 @@
+"""Type stub of the lazy ``progan_tf`` facade: the names ``pt.<name>`` resolves, as imports.
+
+``progan_tf/__init__.py`` imports each name on first use (PEP 562) so that ``import progan_tf``
+stays fast and free of TensorFlow; IDEs and type checkers cannot follow that, so they read this
+file instead. tests/test_facade.py checks that it lists exactly the names of ``_EXPORTS``.
+"""
+
+from progan_tf.animation import animate as animate
+from progan_tf.constants import BUNDLED as BUNDLED
+from progan_tf.constants import PROGAN_128 as PROGAN_128
+from progan_tf.errors import DatasetError as DatasetError
+from progan_tf.errors import DemoError as DemoError
+from progan_tf.errors import DownloadTimeout as DownloadTimeout
+from progan_tf.errors import FaceNotFoundWarning as FaceNotFoundWarning
+from progan_tf.errors import HubLockHeld as HubLockHeld
+from progan_tf.errors import ImageLoadError as ImageLoadError
+from progan_tf.errors import LatentError as LatentError
+from progan_tf.errors import MetricError as MetricError
+from progan_tf.errors import ModelLoadError as ModelLoadError
+from progan_tf.errors import NotebookStop as NotebookStop
+from progan_tf.errors import OptionError as OptionError
+from progan_tf.errors import OutputPathError as OutputPathError
+from progan_tf.errors import ProganError as ProganError
+from progan_tf.errors import RecoveryError as RecoveryError
+from progan_tf.errors import RedirectRefused as RedirectRefused
+from progan_tf.errors import RunDirectoryError as RunDirectoryError
+from progan_tf.errors import TrainingInterrupted as TrainingInterrupted
+from progan_tf.face import face_crop as face_crop
+from progan_tf.generator import Generator as Generator
+from progan_tf.generator import load_generator as load_generator
+from progan_tf.images import display_image as display_image
+from progan_tf.images import load_image as load_image
+from progan_tf.images import make_grid as make_grid
+from progan_tf.images import save_image as save_image
+from progan_tf.images import show_grid as show_grid
+from progan_tf.images import show_image as show_image
+from progan_tf.images import show_side_by_side as show_side_by_side
+from progan_tf.images import to_uint8 as to_uint8
+from progan_tf.interpolation import interpolate as interpolate
+from progan_tf.interpolation import interpolate_hypersphere as interpolate_hypersphere
+from progan_tf.interpolation import lerp as lerp
+from progan_tf.interpolation import loop as loop
+from progan_tf.interpolation import slerp as slerp
+from progan_tf.interpolation import walk as walk
+from progan_tf.latents import cosine_similarity as cosine_similarity
+from progan_tf.latents import latent_norms as latent_norms
+from progan_tf.latents import sample_latents as sample_latents
+from progan_tf.recovery import RecoveryResult as RecoveryResult
+from progan_tf.recovery import discriminator_extractor as discriminator_extractor
+from progan_tf.recovery import find_closest_latent_vector as find_closest_latent_vector
+from progan_tf.recovery import perceptual_extractor as perceptual_extractor
+from progan_tf.recovery import psnr as psnr
+from progan_tf.recovery import recover_latent as recover_latent
+from progan_tf.recovery import ssim as ssim
+
+__version__: str
+
+__all__ = [
+    "BUNDLED",
+    "DatasetError",
+    "DemoError",
+    "DownloadTimeout",
+    "FaceNotFoundWarning",
+    "Generator",
+    "HubLockHeld",
+    "ImageLoadError",
+    "LatentError",
+    "MetricError",
+    "ModelLoadError",
+    "NotebookStop",
+    "OptionError",
+    "OutputPathError",
+    "PROGAN_128",
+    "ProganError",
+    "RecoveryError",
+    "RecoveryResult",
+    "RedirectRefused",
+    "RunDirectoryError",
+    "TrainingInterrupted",
+    "animate",
+    "cosine_similarity",
+    "discriminator_extractor",
+    "display_image",
+    "face_crop",
+    "find_closest_latent_vector",
+    "interpolate",
+    "interpolate_hypersphere",
+    "latent_norms",
+    "lerp",
+    "load_generator",
+    "load_image",
+    "loop",
+    "make_grid",
+    "perceptual_extractor",
+    "psnr",
+    "recover_latent",
+    "sample_latents",
+    "save_image",
+    "show_grid",
+    "show_image",
+    "show_side_by_side",
+    "slerp",
+    "ssim",
+    "to_uint8",
+    "walk",
+]

@@ -1,0 +1,273 @@
+"""The ``progan-tf`` command line's arguments: every command, option, default and choice.
+
+Kept apart from the command bodies (:mod:`progan_tf.cli`) so that the whole interface reads in
+one place, and so that ``progan-tf --help`` stays instant: this module imports only the standard
+library and TensorFlow-free parts of the package. Defaults and choices come from
+:mod:`progan_tf.constants`, the same tuples the package checks its arguments against, so the
+command line and the Python API cannot disagree.
+
+Numbers are checked while parsing, by the same checks the package uses
+(:mod:`progan_tf.checks`), so ``--seed -1`` reads ``argument --seed: must be a whole number >=
+0. Received: -1`` and ends with argparse's usage line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from progan_tf.checks import check_number, check_whole_number
+from progan_tf.constants import (
+    BUNDLED,
+    CROPS,
+    DEFAULT_MODEL,
+    INTERPOLATION_METHODS,
+    PRECISIONS,
+    RECOVERY_LOSSES,
+    RECOVERY_RESTARTS,
+    RECOVERY_STEPS,
+)
+from progan_tf.errors import OptionError
+
+__all__ = ["INVERT_LOSSES", "build_parser"]
+
+INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
+"""The recovery losses ``progan-tf invert`` offers: all but ``"discriminator"``, which needs a
+trained discriminator that an exported generator does not carry."""
+
+
+# --------------------------------------------------------------------------------------------
+# Argument types: the package's checks, worded for argparse
+# --------------------------------------------------------------------------------------------
+
+
+def _checked(text: str, parse: Callable[[str], Any], check: Callable[..., Any],
+             **bounds: Any) -> Any:
+    """Parses ``text`` and checks it as the package would, in the package's words.
+
+    argparse prefixes the message with ``argument --name:``, so the check runs with an empty
+    name and its ``Received: =value`` becomes ``Received: value``.
+    """
+    try:
+        value = parse(text)
+    except ValueError:
+        value = text  # not a number at all: the check says what is expected
+    try:
+        return check(value, "", **bounds)
+    except OptionError as error:
+        message = str(error).strip().replace("Received: =", "Received: ")
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _positive_int(text: str) -> int:
+    return _checked(text, int, check_whole_number, minimum=1)
+
+
+def _at_least_two(text: str) -> int:
+    """Frames along a path: both ends count, so a path needs two."""
+    return _checked(text, int, check_whole_number, minimum=2)
+
+
+def _positive_float(text: str) -> float:
+    # Finite too: an infinite --kimg-per-phase would train forever, a NaN one never stop.
+    return _checked(text, float, check_number, exclusive_minimum=0)
+
+
+def _seed(text: str) -> int:
+    # NumPy's and TensorFlow's seeded generators take non-negative seeds only.
+    return _checked(text, int, check_whole_number, minimum=0)
+
+
+def _zoom(text: str) -> int | None:
+    """'auto' (None: enlarge small models to at least 128 px) or a whole factor."""
+    return None if text == "auto" else _positive_int(text)
+
+
+def _batch_sizes(text: str) -> dict[int, int]:
+    """'4:64,8:32' -> {4: 64, 8: 32}."""
+    try:
+        pairs = [item.split(":") for item in text.split(",") if item]
+        sizes = {int(res): int(size) for res, size in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected RES:BATCH pairs like 4:64,8:32. Received: {text!r}") from None
+    bad = [f"{res}:{size}" for res, size in sizes.items() if res <= 0 or size <= 0]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"resolutions and batch sizes must be whole numbers >= 1. Received: {', '.join(bad)}")
+    return sizes
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("progan-tf")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+# --------------------------------------------------------------------------------------------
+# The parser
+# --------------------------------------------------------------------------------------------
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="TF Hub/Kaggle handle, local SavedModel folder, or 'bundled' "
+                             "(the offline model shipped with progan-tf); default: progan-128")
+
+
+def _add_zoom(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--zoom", type=_zoom, default=None, metavar="{auto,N}",
+                        help="enlarge each pixel to NxN, sharp (default auto: the smallest "
+                             "whole factor that makes each picture at least 128 px)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``progan-tf`` parser with its seven commands.
+
+    Returns:
+        An :class:`argparse.ArgumentParser`; ``parse_args`` gives a namespace whose ``command``
+        names the command to run.
+
+    Example:
+    >>> args = build_parser().parse_args(["generate", "-n", "4", "--seed", "7"])
+    >>> args.command, args.num_images, args.seed, args.out
+    ('generate', 4, 7, 'grid.png')
+    """
+    parser = argparse.ArgumentParser(
+        prog="progan-tf", description="Progressive GANs in TensorFlow: generate, interpolate, "
+                                      "train, export and evaluate.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's logs")
+    parser.add_argument("--version", action="version", version=f"progan-tf {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("generate", help="sample images from a generator into a grid PNG",
+                            description="Sample N images from random latents and save them as "
+                                        "a grid.")
+    _add_model(p)
+    p.add_argument("-n", "--num-images", type=_positive_int, default=16)
+    p.add_argument("--seed", type=_seed, default=0, help="latent seed (same seed, same images)")
+    p.add_argument("--ncols", type=_positive_int, default=None, help="grid columns")
+    _add_zoom(p)
+    p.add_argument("--out", default="grid.png", help="output PNG (default: grid.png)")
+
+    p = commands.add_parser("interpolate", help="animate a walk between random latents",
+                            description="Interpolate between random latents and write a GIF or "
+                                        "MP4.")
+    _add_model(p)
+    p.add_argument("--steps", type=_at_least_two, default=100,
+                   help="frames per segment, both ends included (default 100)")
+    p.add_argument("--method", choices=INTERPOLATION_METHODS, default=INTERPOLATION_METHODS[0])
+    p.add_argument("--keyframes", type=_positive_int, default=2,
+                   help="number of random latents to walk through (default 2)")
+    p.add_argument("--loop", action="store_true", help="return to the first latent (seamless)")
+    p.add_argument("--boomerang", action="store_true", help="play forward then backward")
+    p.add_argument("--fps", type=_positive_float, default=25.0)
+    p.add_argument("--seed", type=_seed, default=0)
+    _add_zoom(p)
+    p.add_argument("--out", default="walk.gif", help="output .gif or .mp4 (default: walk.gif)")
+
+    p = commands.add_parser("train", help="train a progressive GAN on a folder of images",
+                            description="Train a Keras progressive GAN on a folder of JPEG/PNG "
+                                        "images (recursively). Checkpoints atomically; Ctrl-C "
+                                        "saves and stops.")
+    p.add_argument("data_dir", help="folder of training images")
+    p.add_argument("--out", required=True, help="run folder (new, or existing with --resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--resolution", type=int, default=64, help="final resolution (power of two)")
+    p.add_argument("--latent-dim", type=_positive_int, default=512)
+    p.add_argument("--fmap-base", type=_positive_int, default=8192)
+    p.add_argument("--fmap-max", type=_positive_int, default=512)
+    p.add_argument("--kimg-per-phase", type=_positive_float, default=100.0,
+                   help="thousands of images per fade-in and per stable phase")
+    p.add_argument("--final-kimg", type=_positive_float, default=None,
+                   help="length of the last stable phase (default: --kimg-per-phase)")
+    p.add_argument("--batch-sizes", type=_batch_sizes, default={},
+                   help="minibatch per resolution, e.g. 4:64,8:32,16:16")
+    p.add_argument("--crop", choices=CROPS, default=CROPS[0])
+    p.add_argument("--no-mirror", dest="mirror", action="store_false",
+                   help="do not mirror images left-right")
+    p.add_argument("--holdout", type=_seed, default=0,
+                   help="leave the last N images (sorted by path) out for evaluation")
+    p.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0)
+    p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
+                   help="mixed_bfloat16: compute in bfloat16 with float32 weights; up to ~2x "
+                        "faster on CPUs with AVX512_BF16 or AMX, slower elsewhere")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--stop-after-kimg", type=_positive_float, default=None,
+                   help="end this session after that many kimg in total (resume later)")
+
+    p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
+                            description="Export the EMA generator of a run's newest checkpoint "
+                                        "as a SavedModel that tensorflow_hub.load() and "
+                                        "load_generator() read.")
+    p.add_argument("run_dir")
+    p.add_argument("out_dir")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export in OUT_DIR (never anything else)")
+    p.add_argument("--allow-fade-in", action="store_true",
+                   help="export a checkpoint taken during a fade-in (its pictures blend two "
+                        "resolutions)")
+    p.add_argument("--metrics", default=None,
+                   help="a JSON file written by 'progan-tf evaluate --out' to store in "
+                        "metadata.json")
+
+    p = commands.add_parser("evaluate", help="SWD and MS-SSIM of a generator against real images",
+                            description="Sliced Wasserstein distance (ProGAN paper) with its "
+                                        "real-vs-real "
+                                        "noise floor, and MS-SSIM diversity.")
+    _add_model(p)
+    p.add_argument("--real", required=True, help="folder of real images")
+    p.add_argument("--last", type=_positive_int, default=None,
+                   help="use only the last N images of the folder (e.g. a held-out set)")
+    p.add_argument("--crop", choices=CROPS, default=CROPS[0])
+    p.add_argument("-n", "--num-images", type=_positive_int, default=1000)
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--out", default=None, help="also write the metrics to this JSON file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = commands.add_parser("invert", help="find the latent whose image is closest to a photo",
+                            description="Latent recovery: optimise several random latents at "
+                                        "once (compiled GradientTape steps) and keep the best. "
+                                        "Writes the prepared target, the recovered image, a "
+                                        "labelled side-by-side PNG, the search GIF, latent.npy "
+                                        "and metrics.json.")
+    p.add_argument("photo", help="image path or http(s) URL")
+    _add_model(p)
+    p.add_argument("--steps", type=_positive_int, default=RECOVERY_STEPS)
+    p.add_argument("--restarts", type=_positive_int, default=RECOVERY_RESTARTS)
+    p.add_argument("--loss", choices=INVERT_LOSSES, default=INVERT_LOSSES[0],
+                   help="perceptual needs VGG16's ImageNet weights (online)")
+    p.add_argument("--face-crop", action=argparse.BooleanOptionalAction, default=None,
+                   help="frame the largest face like the training crops (default: on when "
+                        "OpenCV is installed, pip install \"progan-tf[face]\"; "
+                        "--no-face-crop resizes the whole photo)")
+    p.add_argument("--seed", type=_seed, default=0)
+    _add_zoom(p)
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = commands.add_parser("demo", help="samples, a walk and a recovered photo on one web page",
+                            description="The whole toolkit on one page, offline: a sample grid, a "
+                                        "hypersphere-interpolation GIF and the latent recovery of "
+                                        "scikit-image's astronaut photo (face-cropped), with its "
+                                        "search GIF and metrics, all shown by index.html.")
+    p.add_argument("--model", default=BUNDLED,
+                   help="TF Hub/Kaggle handle, local SavedModel folder, or 'bundled' (default: "
+                        "the offline model shipped with progan-tf)")
+    p.add_argument("--out", default="progan-tf-demo",
+                   help="output folder (default: progan-tf-demo); new, empty or an earlier demo's")
+    p.add_argument("--seed", type=_seed, default=0, help="latent seed (same seed, same pictures)")
+    p.add_argument("--steps", type=_positive_int, default=RECOVERY_STEPS,
+                   help=f"recovery steps (default {RECOVERY_STEPS})")
+    p.add_argument("--restarts", type=_positive_int, default=RECOVERY_RESTARTS,
+                   help=f"recovery restarts optimised at once (default {RECOVERY_RESTARTS})")
+    p.add_argument("--frames", type=_at_least_two, default=50,
+                   help="walk frames from one keyframe to the next (default 50)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="also write into a non-empty folder no demo made (only the demo's files "
+                        "are replaced)")
+    return parser
