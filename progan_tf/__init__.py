@@ -7,8 +7,22 @@
     frames = gen(pt.interpolate_hypersphere(z[0], z[1], 100))
     pt.animate(frames, "walk.gif")
 
-The training side lives in :mod:`progan_tf.gan`; quality metrics in :mod:`progan_tf.metrics`;
-stand-in models for tests and offline demos in :mod:`progan_tf.testing`.
+The training side lives in :mod:`progan_tf.training` (what every GAN family shares) and
+:mod:`progan_tf.gan` (ProGAN); quality metrics in :mod:`progan_tf.metrics`; stand-in models for
+tests and offline demos in :mod:`progan_tf.testing`.
+
+The layering rule (CONTRIBUTING.md explains it): modules form layers, and a module imports only
+from its own layer or the layers below it, and only their public names.
+
+1. Helpers -- ``errors``, ``constants``, ``checks``, ``fileio``: the standard library only,
+   never TensorFlow, so the CLI can import them before it decides whether it needs TensorFlow.
+2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
+   ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
+3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``.
+4. Training -- ``training`` (shared infrastructure), then ``gan`` (ProGAN, a family plugged into
+   it). Inference never imports training at module level; what it needs from a trained network
+   goes through a public seam (``ProgressiveDiscriminator.features``).
+5. Entry points -- ``cli``, ``cli_parser``, ``demo``, ``demo_page``: the public API only.
 
 Every ``pt.<name>`` is imported from its module on first use, so ``import progan_tf`` is instant
 and imports no TensorFlow; ``__init__.pyi`` spells the same names out for IDEs and type
@@ -35,19 +49,20 @@ if "tensorflow" not in sys.modules:
 _EXPORTS = {
     "animate": "animation",
     **dict.fromkeys(["BUNDLED", "PROGAN_128"], "constants"),
-    **dict.fromkeys(["DatasetError", "DemoError", "DownloadTimeout", "FaceNotFoundWarning",
-                     "HubLockHeld", "ImageLoadError", "LatentError", "MetricError",
-                     "ModelLoadError", "NotebookStop", "OptionError", "OutputPathError",
-                     "ProganError", "RecoveryError", "RedirectRefused", "RunDirectoryError",
-                     "TrainingInterrupted"], "errors"),
+    **dict.fromkeys(["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout",
+                     "FaceNotFoundWarning", "HubLockHeld", "ImageLoadError", "LatentError",
+                     "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
+                     "OptionError", "OutputPathError", "ProganError", "RecoveryError",
+                     "RedirectRefused", "RunDirectoryError", "TrainingInterrupted"], "errors"),
     **dict.fromkeys(["Generator", "load_generator"], "generator"),
     **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",
                      "show_image", "show_side_by_side", "to_uint8"], "images"),
     **dict.fromkeys(["interpolate", "interpolate_hypersphere", "lerp", "loop", "slerp", "walk"],
                     "interpolation"),
     **dict.fromkeys(["cosine_similarity", "latent_norms", "sample_latents"], "latents"),
-    **dict.fromkeys(["RecoveryResult", "discriminator_extractor", "find_closest_latent_vector",
-                     "perceptual_extractor", "psnr", "recover_latent", "ssim"], "recovery"),
+    **dict.fromkeys(["RecoveryResult", "RecoverySettings", "discriminator_extractor",
+                     "find_closest_latent_vector", "perceptual_extractor", "psnr",
+                     "recover_latent", "ssim"], "recovery"),
     "face_crop": "face",
 }
 

@@ -10,12 +10,14 @@ from progan_tf.constants import BUNDLED as BUNDLED
 from progan_tf.constants import PROGAN_128 as PROGAN_128
 from progan_tf.errors import DatasetError as DatasetError
 from progan_tf.errors import DemoError as DemoError
+from progan_tf.errors import DownloadFailed as DownloadFailed
 from progan_tf.errors import DownloadTimeout as DownloadTimeout
 from progan_tf.errors import FaceNotFoundWarning as FaceNotFoundWarning
 from progan_tf.errors import HubLockHeld as HubLockHeld
 from progan_tf.errors import ImageLoadError as ImageLoadError
 from progan_tf.errors import LatentError as LatentError
 from progan_tf.errors import MetricError as MetricError
+from progan_tf.errors import MissingDependencyError as MissingDependencyError
 from progan_tf.errors import ModelLoadError as ModelLoadError
 from progan_tf.errors import NotebookStop as NotebookStop
 from progan_tf.errors import OptionError as OptionError
@@ -46,6 +48,7 @@ from progan_tf.latents import cosine_similarity as cosine_similarity
 from progan_tf.latents import latent_norms as latent_norms
 from progan_tf.latents import sample_latents as sample_latents
 from progan_tf.recovery import RecoveryResult as RecoveryResult
+from progan_tf.recovery import RecoverySettings as RecoverySettings
 from progan_tf.recovery import discriminator_extractor as discriminator_extractor
 from progan_tf.recovery import find_closest_latent_vector as find_closest_latent_vector
 from progan_tf.recovery import perceptual_extractor as perceptual_extractor
@@ -59,6 +62,7 @@ __all__ = [
     "BUNDLED",
     "DatasetError",
     "DemoError",
+    "DownloadFailed",
     "DownloadTimeout",
     "FaceNotFoundWarning",
     "Generator",
@@ -66,6 +70,7 @@ __all__ = [
     "ImageLoadError",
     "LatentError",
     "MetricError",
+    "MissingDependencyError",
     "ModelLoadError",
     "NotebookStop",
     "OptionError",
@@ -74,6 +79,7 @@ __all__ = [
     "ProganError",
     "RecoveryError",
     "RecoveryResult",
+    "RecoverySettings",
     "RedirectRefused",
     "RunDirectoryError",
     "TrainingInterrupted",

@@ -16,8 +16,8 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DatasetError", "DemoError", "DownloadTimeout", "FaceNotFoundWarning", "HubLockHeld",
-           "ImageLoadError", "LatentError", "MetricError", "MissingDependencyError",
+__all__ = ["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout", "FaceNotFoundWarning",
+           "HubLockHeld", "ImageLoadError", "LatentError", "MetricError", "MissingDependencyError",
            "ModelLoadError", "NotebookStop", "OptionError", "OutputPathError", "ProganError",
            "RecoveryError", "RedirectRefused", "RunDirectoryError", "TrainingInterrupted",
            "one_line"]
@@ -136,6 +136,23 @@ class HubLockHeld(DownloadTimeout):
                      f"within {seconds:g} s",)
         self.lock = lock
         self.owner = owner
+
+
+class DownloadFailed(Exception):
+    """One route (tfhub.dev, Kaggle, a URL) could not fetch a model; another may still work.
+
+    :func:`progan_tf.load_generator` tries the next route, and only when every one failed tells
+    the user, in one :class:`ModelLoadError` line built from the routes' ``problem`` texts.
+
+    Attributes:
+        problem: Why, in a few words ("HTTP 404", "no network connection", ...).
+        offline: Whether the machine looked offline (a host name did not resolve).
+    """
+
+    def __init__(self, problem: str, offline: bool = False):
+        super().__init__(problem)
+        self.problem = problem
+        self.offline = offline
 
 
 class RedirectRefused(urllib.error.URLError):

@@ -40,7 +40,7 @@ from progan_tf.downloads import (
     hub_cache_folder,
     import_tensorflow_hub,
 )
-from progan_tf.errors import ModelLoadError, one_line
+from progan_tf.errors import DownloadFailed, ModelLoadError, one_line
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
@@ -69,15 +69,6 @@ _KAGGLE_EXTRA = 'pip install "progan-tf[kaggle]"'
 _BUNDLED_ADVICE = "load_generator('bundled')"
 
 
-class _DownloadFailed(Exception):
-    """A route could not fetch the model; ``problem`` says why, in a few words."""
-
-    def __init__(self, problem: str, offline: bool = False):
-        super().__init__(problem)
-        self.problem = problem
-        self.offline = offline
-
-
 def load_module(handle: str, timeout: float | None) -> Any:
     """Loads the SavedModel behind a generator handle.
 
@@ -100,7 +91,7 @@ def load_module(handle: str, timeout: float | None) -> Any:
         kaggle = _checked_kagglehub_handle(handle[len(KAGGLE_PREFIX):].strip(), handle)
         try:
             folder = _kagglehub_download(kaggle, required=True)
-        except _DownloadFailed as failed:
+        except DownloadFailed as failed:
             raise ModelLoadError(
                 f"kagglehub could not download {kaggle} ({failed.problem}); check the handle on "
                 f"kaggle.com/models and the internet connection; offline, use "
@@ -111,7 +102,7 @@ def load_module(handle: str, timeout: float | None) -> Any:
         return _load_folder(source)
     try:
         folder = _fetch(source, deadline)
-    except _DownloadFailed as failed:
+    except DownloadFailed as failed:
         hub_failure = failed
     else:
         return _load_folder(folder, origin=source)
@@ -119,7 +110,7 @@ def load_module(handle: str, timeout: float | None) -> Any:
     if kaggle is not None and _kagglehub() is not None:
         try:
             folder = _kagglehub_download(kaggle)
-        except _DownloadFailed as failed:
+        except DownloadFailed as failed:
             raise ModelLoadError(
                 f"could not download {source} ({hub_failure.problem}), nor through kagglehub as "
                 f"{kaggle} ({failed.problem}); "
@@ -334,14 +325,14 @@ def _fetch(url: str, deadline: Deadline) -> str:
             f"{err}; wait for it to finish and load again, or if it hangs, end it and delete "
             f"{str(err.lock)!r}") from None
     except DownloadTimeout as err:
-        raise _DownloadFailed(f"it took longer than {err.seconds:g} s") from None
+        raise DownloadFailed(f"it took longer than {err.seconds:g} s") from None
     except urllib.error.HTTPError as err:
-        raise _DownloadFailed(_http_problem(err)) from None
+        raise DownloadFailed(_http_problem(err)) from None
     except urllib.error.URLError as err:
-        raise _DownloadFailed(_network_problem(err.reason, url),
+        raise DownloadFailed(_network_problem(err.reason, url),
                               isinstance(err.reason, socket.gaierror)) from None
     except (ConnectionError, TimeoutError, ssl.SSLError, http.client.HTTPException) as err:
-        raise _DownloadFailed(_network_problem(err, url)) from None
+        raise DownloadFailed(_network_problem(err, url)) from None
     except tf.errors.OpError as err:  # writing the cache: not a download problem
         cache = hub.resolver.tfhub_cache_dir(use_temp=True)
         raise ModelLoadError(
@@ -349,8 +340,8 @@ def _fetch(url: str, deadline: Deadline) -> str:
             f"TFHUB_CACHE_DIR to a writable folder") from None
     except Exception as err:  # noqa: BLE001 -- tarfile and hub raise many unrelated types
         if "valid module" in str(err):
-            raise _DownloadFailed("the server's reply is not a model archive") from None
-        raise _DownloadFailed(one_line(err)) from None
+            raise DownloadFailed("the server's reply is not a model archive") from None
+        raise DownloadFailed(one_line(err)) from None
 
 
 def _kagglehub():
@@ -384,17 +375,17 @@ def _kagglehub_download(kaggle: str, required: bool = False) -> str:
             raise ModelLoadError(
                 f"loading {KAGGLE_PREFIX}{kaggle} needs kagglehub, which is not installed: "
                 f"{_KAGGLE_EXTRA}; or pass the tfhub.dev URL, or {_BUNDLED_ADVICE} offline")
-        raise _DownloadFailed("kagglehub is not installed")
+        raise DownloadFailed("kagglehub is not installed")
     try:
         folder = kagglehub.model_download(kaggle)
     except Exception as err:  # noqa: BLE001 -- requests, kagglehub and OS errors alike
         offline = "NameResolutionError" in repr(err) or isinstance(err, socket.gaierror)
-        raise _DownloadFailed(f"{type(err).__name__}: {one_line(err)}", offline) from None
+        raise DownloadFailed(f"{type(err).__name__}: {one_line(err)}", offline) from None
     path = Path(os.fspath(folder))
     if not any((path / name).is_file() for name in _SAVED_MODEL_FILES):
         nested = sorted(path.glob("**/saved_model.pb"))
         if not nested:
-            raise _DownloadFailed(f"the folder it returned, {str(path)!r}, has no saved_model.pb")
+            raise DownloadFailed(f"the folder it returned, {str(path)!r}, has no saved_model.pb")
         path = nested[0].parent
     return str(path)
 
@@ -418,7 +409,7 @@ def _load_folder(folder: str, origin: str | None = None):
             f"damaged: delete that folder and load the model again") from None
 
 
-def _download_error(url: str, failed: _DownloadFailed, kaggle: str | None) -> ModelLoadError:
+def _download_error(url: str, failed: DownloadFailed, kaggle: str | None) -> ModelLoadError:
     via_kaggle = ""
     if kaggle is not None:
         mirror = KAGGLE_MIRRORS.get(url.rstrip("/"))
