@@ -37,7 +37,8 @@ import numpy as np
 from PIL import Image
 
 from progan_tf.checks import check_number, check_whole_number
-from progan_tf.errors import ImageLoadError, OptionError
+from progan_tf.display import in_ipython
+from progan_tf.errors import ImageLoadError, MissingDependencyError, OptionError
 from progan_tf.fileio import atomic_path
 
 __all__ = ["FORMATS", "MAX_EMBED_BYTES", "MAX_GIF_FPS", "animate"]
@@ -119,7 +120,7 @@ def animate(
     else:
         target = Path(path).expanduser()
     _write_atomically(target, file_format, stream, fps=fps, play_count=play_count, quality=quality)
-    if display and _in_ipython():
+    if display and in_ipython():
         _show_inline(target, file_format, loop_forever=play_count == 0)
     return target
 
@@ -159,8 +160,8 @@ def _require_ffmpeg() -> None:
     try:
         importlib.import_module("imageio_ffmpeg").get_ffmpeg_exe()
     except (ImportError, RuntimeError):
-        raise OptionError("writing .mp4 needs ffmpeg: run `pip install imageio-ffmpeg`, "
-                          "or save a .gif instead") from None
+        raise MissingDependencyError("writing .mp4 needs ffmpeg: run `pip install "
+                                     "imageio-ffmpeg`, or save a .gif instead") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,14 +397,6 @@ def _even_sized(frame: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Showing
 # --------------------------------------------------------------------------------------------
-
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
 
 
 def _show_inline(path: Path, file_format: str, loop_forever: bool) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from typing import Any
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
 from progan_tf.constants import grid_columns
-from progan_tf.errors import OutputPathError, ProganError
+from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -97,11 +96,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
         _check_output_folder(Path(args.out_dir).expanduser().parent)
 
 
-def _auto_zoom(zoom: int | None, image_shape: tuple[int, ...]) -> int:
-    """``--zoom auto``: the smallest whole factor that makes each picture at least 128 px."""
-    return zoom or max(1, math.ceil(128 / min(image_shape[:2])))
-
-
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
@@ -110,13 +104,13 @@ def _auto_zoom(zoom: int | None, image_shape: tuple[int, ...]) -> int:
 def cmd_generate(args: argparse.Namespace) -> None:
     """``progan-tf generate``: N images from seeded random latents, saved as one grid PNG."""
     import progan_tf as pt
+    from progan_tf.display import enlarge, zoom_factor
 
     generator = pt.load_generator(args.model)
     latents = pt.sample_latents(args.num_images, generator.latent_dim, seed=args.seed)
     images = generator(latents).numpy()
-    zoom = _auto_zoom(args.zoom, generator.image_shape)
-    grid = pt.make_grid(images, ncols=grid_columns(len(images), args.ncols))
-    grid = grid.repeat(zoom, axis=0).repeat(zoom, axis=1)  # nearest: no blur
+    zoom = zoom_factor(generator.image_shape, args.zoom)  # whole factor, sharp pixels
+    grid = enlarge(pt.make_grid(images, ncols=grid_columns(len(images), args.ncols)), zoom)
     pt.save_image(grid, args.out)
     print(f"wrote {len(images)} images ({generator.image_shape[0]}x{generator.image_shape[1]}"
           f"{f', shown {zoom}x' if zoom > 1 else ''}) to {args.out}")
@@ -127,14 +121,14 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     from tqdm.auto import tqdm
 
     import progan_tf as pt
+    from progan_tf.display import enlarge, zoom_factor
 
     generator = pt.load_generator(args.model)
     keyframes = pt.sample_latents(args.keyframes + (1 if args.keyframes == 1 else 0),
                                   generator.latent_dim, seed=args.seed)
     path = pt.walk(keyframes, args.steps, method=args.method, loop=args.loop)
-    zoom = _auto_zoom(args.zoom, generator.image_shape)
-    frames = (frame.repeat(zoom, axis=0).repeat(zoom, axis=1)  # nearest: sharp pixels
-              for chunk in generator.iter_images(path) for frame in chunk)
+    zoom = zoom_factor(generator.image_shape, args.zoom)  # whole factor, sharp pixels
+    frames = (frame for chunk in generator.iter_images(path) for frame in enlarge(chunk, zoom))
     with tqdm(frames, total=len(path), unit="frame", desc="rendering") as frames:
         out = pt.animate(frames, args.out, fps=args.fps, boomerang=args.boomerang, display=False)
     # A boomerang plays the walk forward and back without repeating its ends.
@@ -239,9 +233,9 @@ def _invert_target(args: argparse.Namespace, size: tuple[int, int]) -> Any:
         return pt.load_image(args.photo, size=size)
     try:
         return pt.face_crop(args.photo, size=size)
-    except ProganError as error:
-        if args.face_crop or "progan-tf[face]" not in str(error):
-            raise  # asked for explicitly, or not about the missing detector
+    except MissingDependencyError as error:
+        if args.face_crop:
+            raise  # asked for explicitly
         # stacklevel: _show_warning prints the message only, so where it came from is moot.
         warnings.warn(f"{error}; resizing the whole photo instead (--no-face-crop hides this)",
                       stacklevel=2)
@@ -257,12 +251,10 @@ def cmd_invert(args: argparse.Namespace) -> None:
     extractor = pt.perceptual_extractor() if args.loss == "perceptual" else None
     result = pt.recover_latent(generator, target, steps=args.steps, restarts=args.restarts,
                                loss=args.loss, feature_extractor=extractor, seed=args.seed)
-    folder = result.save(args.out, zoom=args.zoom)
+    written = result.save(args.out, zoom=args.zoom)  # file name -> path
     state = "interrupted; best so far" if result.interrupted else "done"
     print(f"{state}: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} in "
-          f"{result.wall_time:.1f} s; "
-          f"wrote target.png, recovered.png, comparison.png, search.gif, latent.npy, "
-          f"metrics.json to {folder}")
+          f"{result.wall_time:.1f} s; wrote {', '.join(written)} to {Path(args.out).expanduser()}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

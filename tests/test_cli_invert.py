@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 from test_cli import assert_one_line_error, progan_tf
 
+from progan_tf.recovery import RESULT_FILES
+
 OUTPUTS = {"target.png", "recovered.png", "comparison.png", "search.gif", "latent.npy",
            "metrics.json"}
 
@@ -32,6 +34,9 @@ def test_invert_face_crop_writes_everything(tf2_saved_model_dir, astronaut_png, 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 15 and metrics["restarts"] == 2 and metrics["psnr"] > 0
     assert "PSNR" in result.stdout
+    # The summary names every file written, once, and the folder (save() returns them).
+    assert f"wrote {', '.join(RESULT_FILES)} to {out}" \
+        in result.stdout
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "L", "tiny"])
