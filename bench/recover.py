@@ -495,10 +495,9 @@ def estimate_full_run(summaries: list[Summary]) -> float:
 
 def holdout_note(handle: str, real_dir: Path, total: int, count: int) -> str:
     """Whether the model's export metadata says these files were held out of its training."""
-    import importlib.resources
+    from progan_tf.loading import bundled_folder
 
-    folder = (Path(str(importlib.resources.files("progan_tf") / "bundled" / "generator"))
-              if handle == "bundled" else Path(handle).expanduser())
+    folder = Path(str(bundled_folder())) if handle == "bundled" else Path(handle).expanduser()
     for metadata in (folder / "metadata.json", folder.parent / "metadata.json"):
         try:
             dataset = json.loads(metadata.read_text())["dataset"]

@@ -29,7 +29,6 @@ never leaves a half-written image.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -45,7 +44,6 @@ from progan_tf.checks import check_whole_number
 from progan_tf.constants import BUNDLED, RECOVERY_RESTARTS, RECOVERY_STEPS, grid_columns
 from progan_tf.demo_page import render_page
 from progan_tf.errors import DemoError, RunDirectoryError
-from progan_tf.loading import bundled_folder
 
 __all__ = ["MARKER", "DemoError", "DemoResult", "run_demo"]
 
@@ -167,7 +165,7 @@ def run_demo(
     recovery.save(folder)  # target, recovered, comparison PNGs, search.gif, metrics.json, latent
 
     seconds = time.perf_counter() - began
-    page = render_page(folder, generator, _model_metadata(model), recovery, seed=seed,
+    page = render_page(folder, generator, generator.metadata, recovery, seed=seed,
                        grid_size=GRID_SIZE, walk_keyframes=WALK_KEYFRAMES,
                        walk_frames=len(path), walk_fps=WALK_FPS, loss=LOSS, seconds=seconds)
     fileio.write_text(paths["index.html"], page)
@@ -250,24 +248,3 @@ def _with_box(photo: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         small[[top + thick, bottom - thick], left:right + 1] = _BOX_COLOUR
         small[top:bottom + 1, [left + thick, right - thick]] = _BOX_COLOUR
     return small
-
-
-# --------------------------------------------------------------------------------------------
-# The model's metadata (the page is progan_tf.demo_page's)
-# --------------------------------------------------------------------------------------------
-
-
-def _model_metadata(model: Any) -> dict:
-    """``metadata.json`` of an exported model (the bundled one, or a local folder), else {}."""
-    handle = getattr(model, "handle", model)
-    if handle == BUNDLED:
-        source = bundled_folder().joinpath("metadata.json")
-    elif isinstance(handle, (str, os.PathLike)):
-        source = Path(handle).expanduser() / "metadata.json"
-    else:
-        return {}
-    try:
-        metadata = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return metadata if isinstance(metadata, dict) else {}

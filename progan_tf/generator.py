@@ -33,8 +33,6 @@ from progan_tf.loading import BUNDLED, PROGAN_128, PROGAN_128_KAGGLE, bundled_fo
 __all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED",
            "DEFAULT_MODEL_TIMEOUT", "METADATA_FILE"]
 
-_bundled_folder = bundled_folder  # the old private name, still imported by tests/test_bundled.py
-
 METADATA_FILE = "metadata.json"
 """The file in which an exported model (and the bundled one) describes itself."""
 

@@ -44,7 +44,7 @@ from progan_tf.display import (
     show_side_by_side,
     zoom_factor,
 )
-from progan_tf.errors import ImageLoadError
+from progan_tf.errors import ImageLoadError, OptionError
 from progan_tf.fileio import open_atomic
 from progan_tf.image_sources import (
     BYTES_TYPES,
@@ -138,7 +138,8 @@ def load_image(
 
     Raises:
         ImageLoadError: If the source is missing, empty, truncated, not an image, too large, or
-            cannot be fetched, or an option is invalid.
+            cannot be fetched.
+        OptionError: If an option (``size``, ``crop``, ``max_pixels``, ``timeout``) is invalid.
 
     Example:
     >>> pixels = np.zeros((218, 178, 3), np.uint8)  # an aligned CelebA image's size
@@ -149,12 +150,12 @@ def load_image(
     >>> image = load_image(upload_widget, size=(128, 128))     # Jupyter  # doctest: +SKIP
     """
     target = parse_size(size)
-    crop = "none" if crop is None else check_choice(crop, "crop", CROPS, error=ImageLoadError)
+    crop = "none" if crop is None else check_choice(crop, "crop", CROPS)
     if crop == "celeba" and target is not None and target[0] != target[1]:
-        raise ImageLoadError(f"crop='celeba' cuts CelebA's square, but size={size!r} is not "
-                             f"square; pass one side (size={min(target)}) or crop='center'")
-    max_pixels = check_whole_number(max_pixels, "max_pixels", error=ImageLoadError)
-    timeout = check_number(timeout, "timeout", exclusive_minimum=0, error=ImageLoadError)
+        raise OptionError(f"crop='celeba' cuts CelebA's square, but size={size!r} is not "
+                          f"square; pass one side (size={min(target)}) or crop='center'")
+    max_pixels = check_whole_number(max_pixels, "max_pixels")
+    timeout = check_number(timeout, "timeout", exclusive_minimum=0)
 
     if isinstance(source, Image.Image):
         # The caller's image: decode it as it is (current frame, no in-place draft mode).
@@ -210,7 +211,7 @@ def parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
         ``None`` or ``(height, width)`` as Python ints.
 
     Raises:
-        ImageLoadError: If ``size`` is anything else.
+        OptionError: If ``size`` is anything else.
 
     Example:
     >>> parse_size(None), parse_size(64), parse_size((48, 32))
@@ -221,7 +222,7 @@ def parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     pair = (size, size) if _is_positive_int(size) else size
     valid = isinstance(pair, (tuple, list)) and len(pair) == 2
     if not (valid and all(map(_is_positive_int, pair))):
-        raise ImageLoadError(f"size must be None, a positive int or (height, width), got {size!r}")
+        raise OptionError(f"size must be None, a positive int or (height, width), got {size!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -341,7 +342,7 @@ def crop_box(height: int, width: int, crop: str = "center", *,
         ``(top, left, crop_height, crop_width)`` in pixels.
 
     Raises:
-        ImageLoadError: If ``crop`` is unknown, or ``aspect`` is not a positive number (or not
+        OptionError: If ``crop`` is unknown, or ``aspect`` is not a positive number (or not
             1 for ``"celeba"``).
 
     Example:
@@ -352,12 +353,12 @@ def crop_box(height: int, width: int, crop: str = "center", *,
     >>> crop_box(109, 89, "none")
     (0, 0, 109, 89)
     """
-    crop = check_choice(crop, "crop", CROPS, error=ImageLoadError)
-    aspect = check_number(aspect, "aspect", exclusive_minimum=0, error=ImageLoadError)
+    crop = check_choice(crop, "crop", CROPS)
+    aspect = check_number(aspect, "aspect", exclusive_minimum=0)
     if crop == "celeba":
         if aspect != 1:
-            raise ImageLoadError(f"crop='celeba' cuts a square, so aspect must be 1. "
-                                 f"Received: aspect={aspect!r}")
+            raise OptionError(f"crop='celeba' cuts a square, so aspect must be 1. "
+                              f"Received: aspect={aspect!r}")
         f32 = np.float32
         side_h, side_w = f32(height), f32(width)
         side = min(np.round(side_w * f32(128.0) / f32(178.0)), side_h)

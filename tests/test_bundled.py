@@ -12,7 +12,7 @@ import tensorflow as tf
 import progan_tf
 from progan_tf.loading import bundled_folder
 
-BUNDLED = Path(progan_tf.__file__).parent / "bundled" / "generator"
+BUNDLED = Path(str(bundled_folder()))
 
 
 def test_bundled_model_loads_offline_like_progan128():

@@ -19,9 +19,10 @@ import progan_tf
 from progan_tf.errors import RunDirectoryError
 from progan_tf.gan import export
 from progan_tf.gan.networks import ProgressiveGenerator
+from progan_tf.loading import bundled_folder
 from progan_tf.training import export as mechanics
 
-BUNDLED = Path(progan_tf.__file__).parent / "bundled" / "generator"
+BUNDLED = Path(str(bundled_folder()))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -264,7 +265,8 @@ KILLER = textwrap.dedent("""
     from pathlib import Path
     from progan_tf.gan import export
     from progan_tf.gan.networks import ProgressiveGenerator
-    from progan_tf.training import export as mechanics
+    from progan_tf.loading import bundled_folder
+from progan_tf.training import export as mechanics
 
     point, out = sys.argv[1], Path(sys.argv[2])
     generator = ProgressiveGenerator(latent_dim=16, resolution=8, fmap_base=64, fmap_max=16)

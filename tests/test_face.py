@@ -274,7 +274,7 @@ def test_bad_margin(margin):
 
 @pytest.mark.parametrize("size", [0, -3, (32,), 2.5, "128"])
 def test_bad_size(size):
-    with pytest.raises(ImageLoadError, match="size must be None, a positive int"):
+    with pytest.raises(OptionError, match="size must be None, a positive int"):
         face_crop(gradient(8, 8), size)
 
 

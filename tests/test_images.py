@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from progan_tf.errors import ImageLoadError
+from progan_tf.errors import ImageLoadError, OptionError
 from progan_tf.images import (
     area_resize,
     crop_box,
@@ -494,7 +494,7 @@ def test_crop_box_center_and_none():
     (lambda: crop_box(10, 10, "celeba", aspect=2), "crop='celeba' cuts a square"),
 ])
 def test_crop_box_refuses_bad_options(call, message):
-    with pytest.raises(ImageLoadError, match=message):
+    with pytest.raises(OptionError, match=message):
         call()
 
 
@@ -543,7 +543,7 @@ def test_crop_none_is_crop_none_by_name(sample_png):
     ((64, 32), "celeba", r"crop='celeba' cuts CelebA's square, but size=\(64, 32\)"),
 ])
 def test_bad_size_or_crop(sample_png, size, crop, message):
-    with pytest.raises(ImageLoadError, match=message):
+    with pytest.raises(OptionError, match=message):
         load_image(sample_png, size=size, crop=crop)
 
 
@@ -678,7 +678,7 @@ def test_save_image_bad_input(tmp_path):
 
 def test_parse_size_is_public():
     assert parse_size(None) is None and parse_size(4) == (4, 4) and parse_size((2, 3)) == (2, 3)
-    with pytest.raises(ImageLoadError, match="size must be None, a positive int or"):
+    with pytest.raises(OptionError, match="size must be None, a positive int or"):
         parse_size((0, 3))
 
 

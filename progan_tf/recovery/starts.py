@@ -15,8 +15,9 @@ import tensorflow as tf
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import LatentError, RecoveryError
+from progan_tf.latents import as_latent_batch
 
-__all__ = ["RECOVERY_STREAM", "as_latent_rows", "check_seed", "initial_latents", "noise_seed",
+__all__ = ["RECOVERY_STREAM", "check_seed", "initial_latents", "noise_seed",
            "starting_latents", "to_sphere"]
 
 RECOVERY_STREAM = 0x7265636F  # "reco" in ASCII: the purpose tag of recover_latent's streams
@@ -95,36 +96,12 @@ def initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int) -> 
     start = starting_latents(restarts, latent_dim, seed)
     if initial is None:
         return start
-    given = as_latent_rows(initial)
+    given = as_latent_batch(initial, name="initial_latents")
     if given.shape[1] != latent_dim or len(given) > restarts:
         raise LatentError(f"initial_latents has shape {tuple(given.shape)}; pass [{latent_dim}] "
                           f"or [n, {latent_dim}] with n <= restarts={restarts}")
     start[:len(given)] = given
     return start
-
-
-def as_latent_rows(latents: Any) -> np.ndarray:
-    """``latents`` (``[D]`` or ``[n, D]``, finite) as a float32 ``[n, D]`` array.
-
-    Raises:
-        LatentError: If they cannot be converted, have another rank, or hold NaN/inf.
-
-    Example:
-    >>> as_latent_rows([0.5, 1.0]).shape
-    (1, 2)
-    """
-    try:
-        array = np.asarray(latents, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise LatentError(f"cannot use a {type(latents).__name__} as latents; pass a float array "
-                          f"[D] or [n, D]") from None
-    if array.ndim == 1:
-        array = array[np.newaxis]
-    if array.ndim != 2 or array.shape[1] == 0 or array.shape[0] == 0:
-        raise LatentError(f"latents must have shape [D] or [n, D], got {array.shape}")
-    if not np.isfinite(array).all():
-        raise LatentError("the initial latents contain NaN or inf values; re-sample them")
-    return array
 
 
 def to_sphere(latents: Any, radius: float) -> tf.Tensor:

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from progan_tf.checks import check_whole_number
 from progan_tf.errors import RecoveryError
-from progan_tf.recovery.starts import as_latent_rows
+from progan_tf.latents import as_latent_batch
 
 __all__ = ["find_closest_latent_vector"]
 
@@ -74,7 +74,7 @@ def find_closest_latent_vector(
     num_optimization_steps = check_whole_number(num_optimization_steps, "num_optimization_steps",
                                                 error=RecoveryError)
     steps_per_image = check_whole_number(steps_per_image, "steps_per_image", error=RecoveryError)
-    initial_vector = as_latent_rows(initial_vector)
+    initial_vector = as_latent_batch(initial_vector, name="initial_vector")
     latent_dim = initial_vector.shape[-1]
     target_image = _tutorial_target(target_image, generator)
     loss_fn = _tutorial_loss(loss_fn)
