@@ -265,8 +265,7 @@ KILLER = textwrap.dedent("""
     from pathlib import Path
     from progan_tf.gan import export
     from progan_tf.gan.networks import ProgressiveGenerator
-    from progan_tf.loading import bundled_folder
-from progan_tf.training import export as mechanics
+    from progan_tf.training import export as mechanics
 
     point, out = sys.argv[1], Path(sys.argv[2])
     generator = ProgressiveGenerator(latent_dim=16, resolution=8, fmap_base=64, fmap_max=16)

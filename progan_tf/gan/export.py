@@ -25,6 +25,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from progan_tf.pixels import from_signed_unit
 from progan_tf.training import export as mechanics
 from progan_tf.training.export import (
     EXPORT_ENTRIES,
@@ -50,8 +51,7 @@ def hub_function(generator: Any) -> Any:
     spec = tf.TensorSpec([None, generator.latent_dim], tf.float32, name="default")
 
     def to_unit_range(images: Any) -> dict:
-        images = tf.cast(images, tf.float32)
-        return {"default": tf.clip_by_value(images * 0.5 + 0.5, 0.0, 1.0)}
+        return {"default": from_signed_unit(tf.cast(images, tf.float32))}
 
     return mechanics.frozen_function(generator, spec, to_unit_range)
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
 from progan_tf.gan.schedule import Phase
+from progan_tf.pixels import from_signed_unit
 
 
 def make_adam(learning_rate: float = 1e-3) -> keras.optimizers.Adam:
@@ -214,7 +215,7 @@ class ProGAN(keras.Model):
     def sample(self, latents: Any, use_ema: bool = True) -> tf.Tensor:
         """Images in [0, 1] from ``latents`` at the current stage (EMA generator by default)."""
         network = self.ema_generator if use_ema else self.generator
-        return tf.clip_by_value(_float32(network(latents, training=False)) * 0.5 + 0.5, 0.0, 1.0)
+        return from_signed_unit(_float32(network(latents, training=False)))
 
 
 def _float32(tensor: Any) -> tf.Tensor:
