@@ -29,13 +29,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
-import keras  # noqa: E402 -- see above
-import numpy as np  # noqa: E402 -- see above
-import tensorflow as tf  # noqa: E402 -- see above
+import keras
+import numpy as np
+import tensorflow as tf
 
-from progan_tf.gan.layers import EqualizedConv2D, EqualizedDense  # noqa: E402 -- see above
-from progan_tf.gan.schedule import Phase  # noqa: E402 -- see above
-from progan_tf.gan.train import TrainConfig, build_model  # noqa: E402 -- see above
+from progan_tf.gan.layers import EqualizedConv2D, EqualizedDense
+from progan_tf.gan.schedule import Phase
+from progan_tf.gan.train import TrainConfig, build_model
 
 SHIPPED_BATCHES = {4: 64, 8: 32, 16: 16, 32: 16}
 

@@ -267,8 +267,8 @@ def import_tensorflow_hub() -> ModuleType:
         warnings.filterwarnings("ignore", message="(?s).*pkg_resources", category=UserWarning)
         warnings.filterwarnings("ignore", message="(?s).*(pkg_resources|declare_namespace)",
                                 category=DeprecationWarning)
-        import tensorflow_hub  # noqa: PLC0415 -- imports TensorFlow: only when a model is needed
-        import tensorflow_hub.resolver  # noqa: PLC0415, F401
+        import tensorflow_hub  # imports TensorFlow: only when a model is needed
+        import tensorflow_hub.resolver
 
     return tensorflow_hub
 

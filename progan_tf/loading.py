@@ -338,7 +338,7 @@ def _fetch(url: str, deadline: Deadline) -> str:
         raise ModelLoadError(
             f"could not write the TF Hub cache {cache!r} ({one_line(err.message)}); set "
             f"TFHUB_CACHE_DIR to a writable folder") from None
-    except Exception as err:  # noqa: BLE001 -- tarfile and hub raise many unrelated types
+    except Exception as err:  # tarfile and hub raise many unrelated types
         if "valid module" in str(err):
             raise DownloadFailed("the server's reply is not a model archive") from None
         raise DownloadFailed(one_line(err)) from None
@@ -347,7 +347,7 @@ def _fetch(url: str, deadline: Deadline) -> str:
 def _kagglehub():
     """The ``kagglehub`` module, or ``None`` if it is not installed."""
     try:
-        import kagglehub  # noqa: PLC0415 -- optional: pip install "progan-tf[kaggle]"
+        import kagglehub  # optional: pip install "progan-tf[kaggle]"
     except ImportError:
         return None
     return kagglehub
@@ -378,7 +378,7 @@ def _kagglehub_download(kaggle: str, required: bool = False) -> str:
         raise DownloadFailed("kagglehub is not installed")
     try:
         folder = kagglehub.model_download(kaggle)
-    except Exception as err:  # noqa: BLE001 -- requests, kagglehub and OS errors alike
+    except Exception as err:  # requests, kagglehub and OS errors alike
         offline = "NameResolutionError" in repr(err) or isinstance(err, socket.gaierror)
         raise DownloadFailed(f"{type(err).__name__}: {one_line(err)}", offline) from None
     path = Path(os.fspath(folder))
@@ -399,7 +399,7 @@ def _load_folder(folder: str, origin: str | None = None):
     """``hub.load`` of a local folder with every failure turned into one actionable line."""
     try:
         return hub.load(folder)
-    except Exception as err:  # noqa: BLE001 -- hub, protobuf and TF raise many unrelated types
+    except Exception as err:  # hub, protobuf and TF raise many unrelated types
         if origin is None:
             raise ModelLoadError(
                 f"could not read the model in {folder!r} ({one_line(err)}); the files may be "

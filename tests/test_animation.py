@@ -43,7 +43,7 @@ def read_mp4(path) -> tuple[np.ndarray, float]:
 
     with imageio.get_reader(path, format="FFMPEG") as reader:
         fps = reader.get_meta_data()["fps"]
-        frames = [frame for frame in reader]  # noqa: C416 -- list() asks for len(), which is inf
+        frames = [frame for frame in reader]  # list() asks for len(), which is inf
     return np.stack(frames), fps
 
 

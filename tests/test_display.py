@@ -22,7 +22,7 @@ from progan_tf.display import (
 from progan_tf.errors import ImageLoadError, OptionError, RecoveryError
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 -- after choosing the backend
+import matplotlib.pyplot as plt  # after choosing the backend
 
 IPython = pytest.importorskip("IPython")
 

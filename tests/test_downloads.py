@@ -39,7 +39,7 @@ EXTRA = 'pip install "progan-tf[kaggle]"'
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
-    def do_GET(self):  # noqa: N802 -- http.server's name
+    def do_GET(self):  # http.server's name
         server = self.server
         server.requests.append(self.path)
         if len(server.requests) > MAX_REQUESTS:

@@ -53,7 +53,7 @@ class FixedDetector:
         self.boxes = np.array(boxes, np.int32).reshape(-1, 4)
         self.shapes = []
 
-    def detectMultiScale(self, grey, **options):  # noqa: N802 -- OpenCV's name
+    def detectMultiScale(self, grey, **options):  # OpenCV's name
         self.shapes.append(grey.shape)
         return self.boxes
 
@@ -379,7 +379,7 @@ def test_an_upright_box_has_rectangle_corners(upright):
 
 
 def test_no_face_says_so_in_the_warning_and_the_box(cv2):
-    from progan_tf.face import FaceNotFoundWarning  # noqa: PLC0415 -- new in issue 10
+    from progan_tf.face import FaceNotFoundWarning
 
     ramp = gradient(60, 100)
     with pytest.warns(FaceNotFoundWarning, match="no face found in the image; using a centre"):

@@ -217,7 +217,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
 
-    def do_GET(self):  # noqa: N802 -- http.server's name
+    def do_GET(self):  # http.server's name
         try:
             if self.path == "/sample.png":
                 self._reply(200, self.png, len(self.png))

@@ -115,7 +115,7 @@ def test_animate_zooms_its_frames(result, tmp_path):
 
 
 def test_compare_draws_sharp_pixels(result):
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     figure = result.compare()
     pictures = [picture for axes in figure.axes for picture in axes.images]

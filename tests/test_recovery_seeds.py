@@ -42,7 +42,7 @@ def test_no_restart_starts_at_a_latent_sampled_with_the_same_seed(stand_in_gener
 
 
 def test_starting_latents_are_what_the_search_starts_from(stand_in_generator):
-    from progan_tf.recovery import starting_latents  # noqa: PLC0415 -- new in issue 10
+    from progan_tf.recovery import starting_latents
 
     target = stand_in_generator(sample_latents(1, 512, seed=9)).numpy()[0]
     result = recover_latent(stand_in_generator, target, steps=1, restarts=3, seed=5,
@@ -52,7 +52,7 @@ def test_starting_latents_are_what_the_search_starts_from(stand_in_generator):
 
 
 def test_starting_latents_never_coincide_with_sample_latents():
-    from progan_tf.recovery import starting_latents  # noqa: PLC0415 -- new in issue 10
+    from progan_tf.recovery import starting_latents
 
     for seed in SEEDS:
         starts = starting_latents(8, 512, seed)
