@@ -269,21 +269,13 @@ def _there_and_back(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
 
 def _write_atomically(target: Path, file_format: str, frames: Iterator[np.ndarray], *,
                       fps: float, play_count: int, quality: float) -> None:
-    with atomic_path(target, keep_suffix=True) as temporary:
+    # The temporary name ends in the format: imageio's ffmpeg writer picks the container from it
+    # (and refuses other names), whatever the target is called when format= is given.
+    with atomic_path(target, suffix=f".{file_format}") as temporary:
         if file_format == "gif":
             count = _write_gif(temporary, frames, fps, play_count)
-        elif temporary.suffix.lower() == ".mp4":
-            count = _write_mp4(temporary, frames, fps, quality)
         else:
-            # imageio's ffmpeg writer refuses a name that does not end in a video suffix (the
-            # target's may be anything when format="mp4" is given), so it writes to a name that
-            # does, beside the temporary file, which then takes its place.
-            named = temporary.with_name(temporary.name + ".mp4")
-            try:
-                count = _write_mp4(named, frames, fps, quality)
-                os.replace(named, temporary)
-            finally:
-                named.unlink(missing_ok=True)
+            count = _write_mp4(temporary, frames, fps, quality)
         if count == 0:
             raise ImageLoadError("frames is empty; pass at least one frame")
 

@@ -44,14 +44,11 @@ def check_whole_number(value: Any, name: str, *, minimum: int = 1, maximum: int 
     ...
     progan_tf.errors.OptionError: steps must be a whole number >= 1. Received: steps=0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    whole = not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    if not whole or value < minimum or (maximum is not None and value > maximum):
         bound = f" >= {minimum}" if maximum is None else f" in [{minimum}, {maximum}]"
         raise error(f"{name} must be a whole number{bound}. Received: {name}={value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f" >= {minimum}" if maximum is None else f" in [{minimum}, {maximum}]"
-        raise error(f"{name} must be a whole number{bound}. Received: {name}={value!r}")
-    return value
+    return int(value)
 
 
 def check_number(value: Any, name: str, *, minimum: float | None = None,

@@ -41,7 +41,7 @@ def umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, suffix: str = "") -> Iterator[Path]:
     """Yields a fresh temporary path beside ``path``; renames it over ``path`` on success.
 
     Use it where a library writes the file by name (Pillow, imageio, ffmpeg). The caller creates
@@ -50,11 +50,11 @@ def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterat
 
     Args:
         path: The file to write.
-        keep_suffix: End the temporary name in ``path``'s suffix too (default ``False``), for
-            writers that choose the format from the name (ffmpeg).
+        suffix: Text to end the temporary name with (default ``""``), e.g. ``".mp4"`` for
+            writers that choose the format from the name (ffmpeg, matplotlib).
 
     Yields:
-        The temporary path, ``.NAME.<random>.tmp[.suffix]`` in the same folder.
+        The temporary path, ``.NAME.<random>.tmp<suffix>`` in the same folder.
 
     Example:
     >>> import tempfile
@@ -66,8 +66,7 @@ def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False) -> Iterat
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tail = path.suffix if keep_suffix else ""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{tail}")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
     try:
         yield temporary
         if temporary.exists():

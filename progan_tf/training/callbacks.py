@@ -273,7 +273,7 @@ def plot_losses(run_dir: str | os.PathLike, curves: dict[str, str],
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     path = Path(path or Path(run_dir) / "losses.png")
-    with fileio.atomic_path(path, keep_suffix=True) as tmp:  # savefig picks PNG by the suffix
+    with fileio.atomic_path(path, suffix=".png") as tmp:  # savefig picks PNG by the suffix
         fig.savefig(tmp, dpi=100)
     return path
 
