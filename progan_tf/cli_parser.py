@@ -19,10 +19,13 @@ from typing import Any
 
 from progan_tf.checks import check_number, check_whole_number
 from progan_tf.constants import (
+    AUGMENT_OPS,
+    AUGMENTS,
     BUNDLED,
     CROPS,
     DEFAULT_MODEL,
     INTERPOLATION_METHODS,
+    LOSSES,
     PRECISIONS,
     RECOVERY_LOSSES,
     RECOVERY_RESTARTS,
@@ -72,6 +75,10 @@ def _at_least_two(text: str) -> int:
 def _positive_float(text: str) -> float:
     # Finite too: an infinite --kimg-per-phase would train forever, a NaN one never stop.
     return _checked(text, float, check_number, exclusive_minimum=0)
+
+
+def _non_negative_float(text: str) -> float:
+    return _checked(text, float, check_number, minimum=0)
 
 
 def _seed(text: str) -> int:
@@ -200,6 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--stop-after-kimg", type=_positive_float, default=None,
                    help="end this session after that many kimg in total (resume later)")
+    recipe = p.add_argument_group("recipe", "the loss, augmentation and widths")
+    recipe.add_argument("--fmap-decay", type=_non_negative_float, default=1.0,
+                        help="widths fmap_base / 2**(stage * decay), at most --fmap-max "
+                             "(default 1.0, the paper's)")
+    recipe.add_argument("--loss", choices=LOSSES, default=LOSSES[0],
+                        help="wgan-gp: the paper's Wasserstein loss with gradient penalty; "
+                             "ns-r1: non-saturating logistic loss with lazy R1 penalty")
+    recipe.add_argument("--r1-gamma", type=_non_negative_float, default=None,
+                        help="R1 weight (default: 0.0002 * resolution**2 / batch)")
+    recipe.add_argument("--r1-interval", type=_positive_int, default=16,
+                        help="apply R1 every N steps, scaled by N (default 16, lazy)")
+    recipe.add_argument("--augment", choices=AUGMENTS, default=AUGMENTS[0],
+                        help="differentiable augmentation of everything D sees: diffaugment "
+                             "(always) or ada (adaptive probability); default none")
+    recipe.add_argument("--augment-policy", default="color,translation,cutout",
+                        help="comma-separated: " + ", ".join(AUGMENT_OPS))
+    recipe.add_argument("--ada-target", type=_positive_float, default=0.6,
+                        help="ADA's target for E[sign(D(real))] (default 0.6)")
+    recipe.add_argument("--ada-kimg", type=_positive_float, default=100.0,
+                        help="kimg for ADA's probability to move from 0 to 1 (default 100)")
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
                             description="Export the EMA generator of a run's newest checkpoint "

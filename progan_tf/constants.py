@@ -10,8 +10,9 @@ Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
 
 from __future__ import annotations
 
-__all__ = ["BUNDLED", "CROPS", "DEFAULT_MODEL", "INTERPOLATION_METHODS", "KAGGLE_PREFIX",
-           "PRECISIONS", "PROGAN_128", "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
+__all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL",
+           "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
+           "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
 
 # ---------------------------------------------------------------------------------------------
@@ -46,6 +47,16 @@ CROPS = ("center", "celeba", "none")
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 """Keras dtype policies training accepts (float16 needs loss scaling the GAN losses lack)."""
+
+LOSSES = ("wgan-gp", "ns-r1")
+"""GAN losses training accepts: the paper's WGAN-GP, and non-saturating logistic + lazy R1."""
+
+AUGMENTS = ("none", "diffaugment", "ada")
+"""Differentiable augmentation of what the discriminator sees: off, always (DiffAugment), or
+with an adaptive probability (ADA)."""
+
+AUGMENT_OPS = ("color", "translation", "cutout")
+"""The augmentations a policy (``"color,translation,cutout"``) may name."""
 
 RECOVERY_LOSSES = ("mse", "mae", "ssim", "laplacian", "perceptual", "discriminator")
 """Losses :func:`progan_tf.recover_latent` compares a generated image with the target by."""

@@ -49,7 +49,7 @@ def build_model(config: Any, strategy: Any = None, precision: str | None = None)
 
     strategy = strategy or tf.distribute.get_strategy()
     common = {"resolution": config.resolution, "fmap_base": config.fmap_base,
-              "fmap_max": config.fmap_max}
+              "fmap_max": config.fmap_max, "fmap_decay": config.fmap_decay}
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision or config.precision)
     try:

@@ -4,7 +4,9 @@ Both networks own the layers of *every* resolution from the start (so checkpoint
 optimizer always see the same variables), but compute only up to the current *stage*:
 ``set_stage(resolution, fading)``.  While ``fading``, the newest resolution is blended in with
 :class:`~progan_tf.gan.layers.FadeIn`.  Level ``l`` works at ``4 * 2**l`` pixels; its width is
-``min(fmap_base / 2**(l + 1), fmap_max)`` (the paper's ``nf(stage)``).
+``min(fmap_base / 2**((l + 1) * fmap_decay), fmap_max)`` (the paper's ``nf(stage)``): with the
+paper's ``fmap_base`` 8192 and ``fmap_decay`` 1.0 the widths halve with every doubling of the
+resolution once below ``fmap_max``, so the large stages stay cheap.
 
 Images live in [-1, 1] inside training; :mod:`progan_tf.gan.export` maps them to [0, 1].
 """
@@ -47,20 +49,22 @@ class _Progressive(keras.Model):
     """Shared stage bookkeeping of the two networks."""
 
     def __init__(self, resolution: int = 128, fmap_base: int = 8192, fmap_max: int = 512,
-                 negative_slope: float = 0.2, equalized_lr: bool = True,
+                 fmap_decay: float = 1.0, negative_slope: float = 0.2, equalized_lr: bool = True,
                  stage_resolution: int = 4, fading: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.resolution = int(resolution)
         self.levels = num_levels(self.resolution)
         self.fmap_base, self.fmap_max = int(fmap_base), int(fmap_max)
+        self.fmap_decay = float(fmap_decay)
         self.negative_slope = float(negative_slope)
         self.equalized_lr = bool(equalized_lr)
         self.stage_level, self.fading = 0, False
         self.set_stage(stage_resolution, fading)
 
     def width(self, stage: int) -> int:
-        """Feature maps of the paper's ``nf(stage)``."""
-        return max(1, min(int(self.fmap_base / 2.0 ** stage), self.fmap_max))
+        """Feature maps of the paper's ``nf(stage)``: ``fmap_base / 2**(stage * fmap_decay)``."""
+        return max(1, min(int(self.fmap_base / 2.0 ** (stage * self.fmap_decay)),
+                          self.fmap_max))
 
     def set_stage(self, resolution: int, fading: bool = False) -> None:
         """Compute up to ``resolution``; blend it in with ``alpha`` when ``fading``."""
@@ -90,7 +94,8 @@ class _Progressive(keras.Model):
 
     def get_config(self) -> dict:
         return {"name": self.name, "resolution": self.resolution, "fmap_base": self.fmap_base,
-                "fmap_max": self.fmap_max, "negative_slope": self.negative_slope,
+                "fmap_max": self.fmap_max, "fmap_decay": self.fmap_decay,
+                "negative_slope": self.negative_slope,
                 "equalized_lr": self.equalized_lr, "stage_resolution": self.stage_resolution,
                 "fading": self.fading}
 

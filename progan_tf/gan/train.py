@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import CROPS, PRECISIONS
+from progan_tf.constants import AUGMENT_OPS, AUGMENTS, CROPS, LOSSES, PRECISIONS
 from progan_tf.errors import DatasetError, TrainingInterrupted
 from progan_tf.gan.family import PROGAN, build_model
 from progan_tf.gan.schedule import Schedule
@@ -72,6 +72,7 @@ class TrainConfig:
     latent_dim: int = 512
     fmap_base: int = 8192
     fmap_max: int = 512
+    fmap_decay: float = 1.0
     mbstd_group_size: int = 4
     kimg_per_phase: float = 100.0
     final_kimg: float | None = None
@@ -81,6 +82,13 @@ class TrainConfig:
     holdout: int = 0
     learning_rate: float = 1e-3
     ema_beta: float = 0.999
+    loss: str = "wgan-gp"
+    r1_gamma: float | None = None
+    r1_interval: int = 16
+    augment: str = "none"
+    augment_policy: str = "color,translation,cutout"
+    ada_target: float = 0.6
+    ada_kimg: float = 100.0
     seed: int = 0
     checkpoint_minutes: float = 10.0
     jit_compile: bool = False
@@ -105,6 +113,36 @@ class TrainConfig:
                                    f"sizes. Received: batch_sizes={self.batch_sizes!r}") from None
         return Schedule(self.resolution, self.kimg_per_phase, batch_sizes, self.final_kimg)
 
+    def augment_ops(self) -> tuple[str, ...]:
+        """The augmentations ``augment_policy`` names, in the order they are applied.
+
+        Raises:
+            DatasetError: for an empty policy or a name not in ``AUGMENT_OPS``.
+        """
+        names = tuple(name.strip() for name in str(self.augment_policy).split(",")
+                      if name.strip())
+        unknown = [name for name in names if name not in AUGMENT_OPS]
+        if unknown or not names:
+            raise DatasetError(f"augment_policy must name some of {', '.join(AUGMENT_OPS)}, "
+                               f"separated by commas. Received: "
+                               f"augment_policy={self.augment_policy!r}")
+        return names
+
+    def r1_weight(self) -> float:
+        """The R1 weight gamma: ``r1_gamma``, or by default ``0.0002 * resolution**2 / batch``.
+
+        The default is the heuristic of StyleGAN2-ADA's ``auto`` configuration (Karras et al.,
+        2020, appendix D) with the final resolution and its batch size.
+
+        Example:
+        >>> TrainConfig("faces", "run", resolution=32, batch_sizes={32: 16}).r1_weight()
+        0.0128
+        """
+        if self.r1_gamma is not None:
+            return float(self.r1_gamma)
+        batch = self.schedule().phases[-1].batch_size
+        return round(0.0002 * self.resolution ** 2 / batch, 6)
+
     def validate(self) -> None:
         """Check every option before anything is written.
 
@@ -125,6 +163,18 @@ class TrainConfig:
                      error=DatasetError)
         check_choice(self.crop, "crop", CROPS, error=DatasetError)
         check_choice(self.precision, "precision", PRECISIONS, error=DatasetError)
+        check_number(self.fmap_decay, "fmap_decay", minimum=0, error=DatasetError)
+        check_choice(self.loss, "loss", LOSSES, error=DatasetError)
+        if self.r1_gamma is not None:
+            check_number(self.r1_gamma, "r1_gamma", minimum=0, error=DatasetError)
+        check_whole_number(self.r1_interval, "r1_interval", minimum=1, error=DatasetError)
+        check_choice(self.augment, "augment", AUGMENTS, error=DatasetError)
+        self.augment_ops()
+        check_number(self.ada_target, "ada_target", exclusive_minimum=0, error=DatasetError)
+        if self.ada_target >= 1:
+            raise DatasetError(f"ada_target must be a number above 0 and below 1. Received: "
+                               f"ada_target={self.ada_target!r}")
+        check_number(self.ada_kimg, "ada_kimg", exclusive_minimum=0, error=DatasetError)
         if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
             raise DatasetError(f"data_dir must name a folder of images. Received: "
                                f"data_dir={self.data_dir!r}")
@@ -135,9 +185,20 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        """Options from ``run.json`` (unknown fields, from newer versions, are ignored)."""
+        """Options from ``run.json``.
+
+        Unknown fields, from newer versions, are ignored; fields a run from an older version
+        lacks take the value that version trained with (:data:`LEGACY_VALUES`), not today's
+        default, so that resuming it continues the same training.
+        """
         fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in json.loads(text).items() if k in fields})
+        stored = json.loads(text)
+        values = {**LEGACY_VALUES, **{k: v for k, v in stored.items() if k in fields}}
+        return cls(**values)
+
+
+LEGACY_VALUES = {"fmap_decay": 1.0, "loss": "wgan-gp", "augment": "none"}
+"""What runs started before these options existed trained with (see ``from_json``)."""
 
 
 SAFE_ON_RESUME = PROGAN.safe_on_resume
