@@ -20,7 +20,7 @@ from typing import Any
 
 from progan_tf.errors import DatasetError, RunDirectoryError
 from progan_tf.gan.export import export_generator
-from progan_tf.gan.model import ProGAN
+from progan_tf.gan.model import ProGAN, recipe_options
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
 from progan_tf.gan.schedule import Phase, Schedule
 from progan_tf.training import data
@@ -60,7 +60,8 @@ def build_model(config: Any, strategy: Any = None, precision: str | None = None)
             discriminator = ProgressiveDiscriminator(
                 mbstd_group_size=config.mbstd_group_size, name="discriminator", **common)
             return ProGAN(generator, discriminator, ema_beta=config.ema_beta,
-                          learning_rate=config.learning_rate, seed=config.seed)
+                          learning_rate=config.learning_rate, seed=config.seed,
+                          **recipe_options(config))
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
