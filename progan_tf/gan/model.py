@@ -365,7 +365,8 @@ def recipe_options(config: Any) -> dict:
 
     Example:
     >>> from progan_tf.gan.train import TrainConfig
-    >>> recipe_options(TrainConfig("faces", "run", resolution=8, loss="ns-r1"))["r1_gamma"]
+    >>> config = TrainConfig("faces", "run", resolution=8, batch_sizes={8: 16}, loss="ns-r1")
+    >>> recipe_options(config)["r1_gamma"]
     0.0008
     """
     return {"loss": config.loss, "r1_gamma": config.r1_weight(),
