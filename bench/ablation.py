@@ -1,0 +1,163 @@
+"""Which recipe makes the most of a CPU minute?  Loss x augmentation, at equal images shown.
+
+Trains the same 32x32 ProGAN four times -- the paper's WGAN-GP and the non-saturating logistic
+loss with lazy R1, each without and with ADA's adaptive augmentation -- on the same training
+faces (all but the last ``--holdout`` images of the folder, sorted by name), from the same seed,
+for the same number of images, one after the other in this one process.  While the networks
+work at 32x32 each run measures the sliced Wasserstein distance of its EMA generator against
+the held-out faces every ``--eval-every-kimg`` (:class:`progan_tf.training.quality.QualityLog`,
+evaluation time not counted), beside the real-vs-real floor: training faces against the
+held-out faces, the same number of images, the same seed.
+
+It prints one table -- SWD per level at the end with its floor and ratio, training wall time,
+and the *time to quality*: the training time until SWD at 32 px first came within 2x its
+floor -- and writes it as JSON (``--json``).  The run folders stay in ``--out``: a run that
+was interrupted is resumed, a finished one is read back, so the table can be re-printed.
+
+    .venv/bin/python bench/ablation.py                 # the table in bench/README.md (~1.5 h)
+    .venv/bin/python bench/ablation.py --quick --data DIR --out DIR   # smoke test (a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
+import numpy as np
+
+from progan_tf import fileio
+from progan_tf.gan.train import TrainConfig, read_run_config, train
+from progan_tf.training import checkpoint
+from progan_tf.training.data import load_image_folder
+from progan_tf.training.quality import QualityLog, read_quality, time_to_quality
+
+RECIPES = (("wgan-gp", "none"), ("wgan-gp", "ada"), ("ns-r1", "none"), ("ns-r1", "ada"))
+"""(loss, augment) of each row, the paper's recipe first."""
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-8k"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder of training images")
+    parser.add_argument("--out", default="bench-runs/ablation", help="folder of the run folders")
+    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--holdout", type=int, default=1000)
+    parser.add_argument("--kimg-per-phase", type=float, default=20.0)
+    parser.add_argument("--final-kimg", type=float, default=80.0)
+    parser.add_argument("--eval-every-kimg", type=float, default=5.0)
+    parser.add_argument("--eval-images", type=int, default=1000)
+    parser.add_argument("--fmap-max", type=int, default=64)
+    parser.add_argument("--precision", default="mixed_bfloat16")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--quick", action="store_true",
+                        help="a tiny 8x8 schedule on the given --data (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.resolution, args.kimg_per_phase, args.final_kimg = 8, 0.064, 0.128
+        args.eval_every_kimg, args.eval_images, args.fmap_max = 0.064, 16, 8
+        args.precision = "float32"
+    return args
+
+
+def config_for(args, loss, augment):
+    """The run's options: everything equal but the loss and the augmentation."""
+    batch_sizes = {4: 64, 8: 32, 16: 16, 32: 16, 64: 16} if not args.quick else {4: 8, 8: 8}
+    return TrainConfig(
+        data_dir=args.data, out_dir=str(Path(args.out) / f"{loss}-{augment}"),
+        resolution=args.resolution, latent_dim=512 if not args.quick else 16,
+        fmap_max=args.fmap_max, kimg_per_phase=args.kimg_per_phase,
+        final_kimg=args.final_kimg, batch_sizes=batch_sizes, crop="celeba",
+        holdout=args.holdout, precision=args.precision, seed=args.seed, loss=loss,
+        augment=augment, checkpoint_minutes=5.0,
+        command=f"bench/ablation.py ({loss}, {augment})")
+
+
+def held_out_and_floor(args):
+    """The held-out faces and as many training faces for the floor, at the final resolution."""
+    folder = load_image_folder(args.data, args.resolution, crop="celeba")
+    held_out = folder.images[len(folder) - args.holdout:]
+    training = folder.images[:len(folder) - args.holdout]
+    pick = np.random.default_rng(args.seed).choice(len(training), len(held_out), replace=False)
+    return held_out, training[np.sort(pick)]
+
+
+def run_recipe(args, loss, augment, held_out, floor_images):
+    """Train one row (resuming an interrupted run; a finished one is only read)."""
+    config = config_for(args, loss, augment)
+    out = Path(config.out_dir)
+    total = config.schedule().total_images
+    newest = checkpoint.latest(out / "checkpoints") if out.exists() else None
+    shown = checkpoint.read_state(newest)["images_shown"] if newest else 0
+    if shown < total:
+        quality = QualityLog(out, held_out, floor_images, args.resolution,
+                             every_kimg=args.eval_every_kimg, num_images=args.eval_images,
+                             seed=args.seed)
+        print(f"training {loss} + {augment} ({total / 1000:g} kimg)", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        train(config, resume=(out / "run.json").exists(), progress=False,
+              extra_callbacks=[quality])
+        print(f"  done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    rows = read_quality(out)
+    if not rows:
+        raise SystemExit(f"bench/ablation.py: {out} has no quality.csv; delete it and rerun")
+    return read_run_config(out), rows
+
+
+def row_for(config, rows, level):
+    """The table's cells for one run."""
+    last = rows[-1]
+    levels = sorted((int(key[4:]) for key in last if key.startswith("swd_")), reverse=True)
+    reached = time_to_quality(rows, level)
+    return {
+        "loss": config.loss, "augment": config.augment, "kimg": float(last["kimg"]),
+        "train_minutes": float(last["train_seconds"]) / 60,
+        "swd": {lv: float(last[f"swd_{lv}"]) for lv in levels},
+        "floor": {lv: float(last[f"floor_{lv}"]) for lv in levels},
+        "time_to_2x_floor_minutes": (float(reached["train_seconds"]) / 60 if reached else None),
+        "kimg_to_2x_floor": float(reached["kimg"]) if reached else None,
+        "curve": [{"kimg": float(r["kimg"]), "train_seconds": float(r["train_seconds"]),
+                   **{f"swd_{lv}": float(r[f"swd_{lv}"]) for lv in levels}} for r in rows],
+    }
+
+
+def table(results, level):
+    levels = list(results[0]["swd"])
+    head = ["loss", "augment", "kimg", "train min"]
+    head += [f"SWD {lv} px (floor, ratio)" for lv in levels]
+    head += [f"time to 2x floor at {level} px"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r["loss"], r["augment"], f"{r['kimg']:g}", f"{r['train_minutes']:.1f}"]
+        cells += [f"{r['swd'][lv]:.2f} ({r['floor'][lv]:.2f}, {r['swd'][lv] / r['floor'][lv]:.2f}x)"
+                  for lv in levels]
+        reached = r["time_to_2x_floor_minutes"]
+        cells.append(f"{reached:.1f} min ({r['kimg_to_2x_floor']:g} kimg)" if reached is not None
+                     else "not reached")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    held_out, floor_images = held_out_and_floor(args)
+    results = []
+    for loss, augment in RECIPES:
+        config, rows = run_recipe(args, loss, augment, held_out, floor_images)
+        results.append(row_for(config, rows, args.resolution))
+    print(f"{len(held_out)} held-out faces vs {args.eval_images} generated (floor: as many "
+          f"training faces), SWD x1e3 at the end of each run; train min excludes evaluation")
+    print(table(results, args.resolution))
+    if args.json:
+        fileio.write_json(args.json, {"recipes": results, "options": vars(args)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Quality along the way: SWD of the generator against held-out images while a run trains.
+
+"How long until the faces are good?" is the question people who train ask, and it is answered
+by measuring during training rather than at its end.  :class:`QualityLog` evaluates the EMA
+generator every ``every_kimg`` thousand images -- only once the networks work at the final
+resolution, where the numbers compare with the final model's -- and appends a row to
+``quality.csv``: kimg, the phase, the *training* seconds so far (evaluation time left out, and
+carried over when a run resumes) and the sliced Wasserstein distance per pyramid level beside
+the real-vs-real floor measured with the same number of images and the same seed.
+
+Import rule: the metrics and the helper layer of the package; nothing of a model family (the
+model it watches need only have ``phase``, ``images_shown``, ``latent_dim`` and
+``sample(latents)``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from progan_tf import fileio
+from progan_tf.checks import check_number, check_whole_number
+from progan_tf.metrics import sliced_wasserstein_distance
+
+__all__ = ["QUALITY_FILE", "QualityLog", "read_quality", "time_to_quality"]
+
+QUALITY_FILE = "quality.csv"
+
+
+class QualityLog(keras.callbacks.Callback):
+    """Append the generator's SWD against held-out images to ``quality.csv`` every few kimg.
+
+    Args:
+        run_dir: The run folder.
+        real_images: Held-out images ``[N, r, r, 3]`` uint8 at the final resolution ``r``.
+        floor_images: Other real images of the same size (e.g. training images), disjoint from
+            ``real_images``: SWD between the two is the floor a generator can reach.
+        resolution: Evaluate only while the networks work at this resolution (fade-in
+            included).
+        every_kimg: Evaluate every this many thousand images (default 5).
+        num_images: Images per set (default 1000: all three sets are cut to the smallest).
+        seed: Fixes the latents and SWD's patches and directions (default 0).
+
+    Example:
+    >>> import tempfile
+    >>> log = QualityLog(tempfile.mkdtemp(), np.zeros((4, 16, 16, 3), np.uint8),
+    ...                  np.ones((4, 16, 16, 3), np.uint8), resolution=16)
+    >>> log.floor
+    {16: 0.0}
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, real_images: Any, floor_images: Any,
+                 resolution: int, every_kimg: float = 5.0, num_images: int = 1000,
+                 seed: int = 0) -> None:
+        super().__init__()
+        self.path = Path(run_dir) / QUALITY_FILE
+        self.every = round(check_number(every_kimg, "every_kimg", exclusive_minimum=0) * 1000)
+        self.count = check_whole_number(num_images, "num_images", minimum=2)
+        self.resolution, self.seed = int(resolution), int(seed)
+        self.real = np.asarray(real_images)[:self.count]
+        self.floor = sliced_wasserstein_distance(self.real, np.asarray(floor_images)[:self.count],
+                                                 seed=self.seed)["levels"]
+        rows = read_quality(run_dir)
+        # A resumed run carries on the training time of its earlier sessions.
+        self.train_seconds = float(rows[-1]["train_seconds"]) if rows else 0.0
+        self.next_images = (round(float(rows[-1]["kimg"]) * 1000) + self.every if rows else 0)
+        self.last_tick = None
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Start the clock of this step (time between fit() calls is not training time)."""
+        self.last_tick = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Add the step's time; evaluate when due."""
+        self.train_seconds += time.perf_counter() - self.last_tick
+        shown = int(self.model.images_shown.numpy())
+        if shown >= self.next_images and self.model.phase.resolution == self.resolution:
+            self.evaluate(shown)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Evaluate at the end of every fit() at the final resolution (a session's last word)."""
+        shown = int(self.model.images_shown.numpy())
+        rows = read_quality(self.path.parent)
+        if (self.model.phase.resolution == self.resolution
+                and (not rows or round(float(rows[-1]["kimg"]) * 1000) != shown)):
+            self.evaluate(shown)
+
+    def evaluate(self, shown: int) -> dict:
+        """Generate ``num_images`` images, measure SWD per level, append the row; returns it."""
+        rng = np.random.default_rng(self.seed)
+        latents = rng.standard_normal((len(self.real), self.model.latent_dim)).astype("float32")
+        fakes = np.concatenate([np.asarray(self.model.sample(latents[i:i + 250]))
+                                for i in range(0, len(latents), 250)])
+        swd = sliced_wasserstein_distance(self.real, np.clip(fakes, 0, 1), seed=self.seed)
+        phase = self.model.phase
+        row = {"kimg": shown / 1000, "phase": phase.name,
+               "train_seconds": round(self.train_seconds, 2)}
+        for level, value in swd["levels"].items():
+            row[f"swd_{level}"] = round(value, 4)
+            row[f"floor_{level}"] = round(self.floor[level], 4)
+        _append_row(self.path, row)
+        self.next_images = shown + self.every
+        return row
+
+
+def _append_row(path: Path, row: dict) -> None:
+    """Append ``row`` to the CSV at ``path``, atomically (rewrites the small file)."""
+    rows = read_quality(path.parent)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerows([{key: old.get(key, "") for key in row} for old in rows] + [row])
+    fileio.write_text(path, text.getvalue())
+
+
+def read_quality(run_dir: str | os.PathLike) -> list[dict]:
+    """The rows of ``run_dir/quality.csv`` as dicts of strings (``[]`` when there is none).
+
+    Example:
+    >>> read_quality("no-such-run")
+    []
+    """
+    try:
+        with open(Path(run_dir) / QUALITY_FILE, newline="") as handle:
+            return list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return []
+
+
+def time_to_quality(rows: list[dict], level: int, factor: float = 2.0) -> dict | None:
+    """The first row whose SWD at ``level`` is within ``factor`` times the floor, or ``None``.
+
+    Example:
+    >>> rows = [{"kimg": "5", "train_seconds": "60", "swd_32": "30", "floor_32": "10"},
+    ...         {"kimg": "10", "train_seconds": "120", "swd_32": "19", "floor_32": "10"}]
+    >>> time_to_quality(rows, 32)["kimg"]
+    '10'
+    """
+    for row in rows:
+        if float(row[f"swd_{level}"]) <= factor * float(row[f"floor_{level}"]):
+            return row
+    return None
