@@ -14,7 +14,7 @@ and the *time to quality*: the training time until SWD at 32 px first came withi
 floor -- and writes it as JSON (``--json``).  The run folders stay in ``--out``: a run that
 was interrupted is resumed, a finished one is read back, so the table can be re-printed.
 
-    .venv/bin/python bench/ablation.py                 # the table in bench/README.md (~1.5 h)
+    .venv/bin/python bench/ablation.py       # bench/README.md's table (1.5-2 h on 2 cores)
     .venv/bin/python bench/ablation.py --quick --data DIR --out DIR   # smoke test (a minute)
 """
 
@@ -119,9 +119,11 @@ def row_for(config, rows, level):
     return {
         "loss": config.loss, "augment": config.augment, "kimg": float(last["kimg"]),
         "train_minutes": float(last["train_seconds"]) / 60,
+        "cpu_minutes": float(last["cpu_seconds"]) / 60,
         "swd": {lv: float(last[f"swd_{lv}"]) for lv in levels},
         "floor": {lv: float(last[f"floor_{lv}"]) for lv in levels},
         "time_to_2x_floor_minutes": (float(reached["train_seconds"]) / 60 if reached else None),
+        "cpu_to_2x_floor_minutes": (float(reached["cpu_seconds"]) / 60 if reached else None),
         "kimg_to_2x_floor": float(reached["kimg"]) if reached else None,
         "curve": [{"kimg": float(r["kimg"]), "train_seconds": float(r["train_seconds"]),
                    **{f"swd_{lv}": float(r[f"swd_{lv}"]) for lv in levels}} for r in rows],
@@ -130,16 +132,18 @@ def row_for(config, rows, level):
 
 def table(results, level):
     levels = list(results[0]["swd"])
-    head = ["loss", "augment", "kimg", "train min"]
+    head = ["loss", "augment", "kimg", "train min (CPU min)"]
     head += [f"SWD {lv} px (floor, ratio)" for lv in levels]
     head += [f"time to 2x floor at {level} px"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        cells = [r["loss"], r["augment"], f"{r['kimg']:g}", f"{r['train_minutes']:.1f}"]
+        cells = [r["loss"], r["augment"], f"{r['kimg']:g}",
+                 f"{r['train_minutes']:.1f} ({r['cpu_minutes']:.1f})"]
         cells += [f"{r['swd'][lv]:.2f} ({r['floor'][lv]:.2f}, {r['swd'][lv] / r['floor'][lv]:.2f}x)"
                   for lv in levels]
         reached = r["time_to_2x_floor_minutes"]
-        cells.append(f"{reached:.1f} min ({r['kimg_to_2x_floor']:g} kimg)" if reached is not None
+        cells.append(f"{reached:.1f} min ({r['cpu_to_2x_floor_minutes']:.1f} CPU min, "
+                     f"{r['kimg_to_2x_floor']:g} kimg)" if reached is not None
                      else "not reached")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -153,7 +157,8 @@ def main(argv=None):
         config, rows = run_recipe(args, loss, augment, held_out, floor_images)
         results.append(row_for(config, rows, args.resolution))
     print(f"{len(held_out)} held-out faces vs {args.eval_images} generated (floor: as many "
-          f"training faces), SWD x1e3 at the end of each run; train min excludes evaluation")
+          f"training faces), SWD x1e3 at the end of each run; train min excludes evaluation, "
+          f"CPU min is the process's CPU time over the same steps")
     print(table(results, args.resolution))
     if args.json:
         fileio.write_json(args.json, {"recipes": results, "options": vars(args)})
