@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from progan_tf import fileio
+from progan_tf.errors import DatasetError
 from progan_tf.gan.train import TrainConfig, read_run_config, train
 from progan_tf.training import checkpoint
 from progan_tf.training.data import load_image_folder
@@ -56,10 +57,18 @@ def parse_args(argv=None):
     parser.add_argument("--fmap-max", type=int, default=64)
     parser.add_argument("--precision", default="mixed_bfloat16")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recipes", default=",".join(f"{a}:{b}" for a, b in RECIPES),
+                        help="LOSS:AUGMENT pairs, comma-separated (default: the four rows)")
     parser.add_argument("--json", default=None, help="also write the results here")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny 8x8 schedule on the given --data (smoke test)")
     args = parser.parse_args(argv)
+    try:
+        args.recipes = [tuple(pair.split(":")) for pair in args.recipes.split(",")]
+        for loss, augment in args.recipes:
+            TrainConfig("d", "o", loss=loss, augment=augment).validate()
+    except (ValueError, DatasetError) as error:
+        parser.error(f"--recipes takes LOSS:AUGMENT pairs ({error})")
     if args.quick:
         args.resolution, args.kimg_per_phase, args.final_kimg = 8, 0.064, 0.128
         args.eval_every_kimg, args.eval_images, args.fmap_max = 0.064, 16, 8
@@ -153,7 +162,7 @@ def main(argv=None):
     args = parse_args(argv)
     held_out, floor_images = held_out_and_floor(args)
     results = []
-    for loss, augment in RECIPES:
+    for loss, augment in args.recipes:
         config, rows = run_recipe(args, loss, augment, held_out, floor_images)
         results.append(row_for(config, rows, args.resolution))
     print(f"{len(held_out)} held-out faces vs {args.eval_images} generated (floor: as many "

@@ -273,15 +273,24 @@ config = TrainConfig(data_dir=sys.argv[1], out_dir=sys.argv[2], resolution=8, la
 run = train(config, strategy=strategy, progress=False)
 state = checkpoint.read_state(checkpoint.latest(run / "checkpoints"))
 print("IMAGES", state["images_shown"])
+# The second recipe: lazy R1 under tf.cond, and ADA's statistic gathered over the replicas.
+config.out_dir, config.loss, config.augment, config.r1_interval = sys.argv[3], "ns-r1", "ada", 2
+config.ada_kimg = 0.05
+run = train(config, strategy=strategy, progress=False)
+state = checkpoint.read_state(checkpoint.latest(run / "checkpoints"))
+print("ADA", state["images_shown"], state["augment_p"])
 """
 
 
 @pytest.mark.slow
 def test_trains_under_mirrored_strategy_on_two_logical_cpus(faces, tmp_path):
-    result = subprocess.run([sys.executable, "-c", MIRRORED, str(faces), str(tmp_path / "run")],
+    result = subprocess.run([sys.executable, "-c", MIRRORED, str(faces), str(tmp_path / "run"),
+                             str(tmp_path / "ada")],
                             env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "IMAGES 96" in result.stdout
+    images, probability = result.stdout.split("ADA ")[1].split()
+    assert images == "96" and 0 <= float(probability) <= 1
     rows = read_csv(tmp_path / "run" / "losses.csv")
     assert all(np.isfinite(float(r["d_loss"])) for r in rows)
 
