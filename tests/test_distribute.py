@@ -178,6 +178,28 @@ def test_batches_that_the_replicas_cannot_share_are_refused(faces, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_lost_worker_is_one_line_and_one_machine_is_left_alone():
+    import tensorflow as tf
+
+    from progan_tf.errors import RunDirectoryError
+
+    two = FakeStrategy(2)
+    two.cluster_resolver = types.SimpleNamespace(
+        cluster_spec=lambda: tf.train.ClusterSpec({"worker": ["a:1", "b:1"]}))
+    assert distribute.num_workers(two) == 2
+    lost = tf.errors.UnavailableError(None, None, "{{function_node x}} Collective ops is aborted "
+                                                  "by: Socket closed\nAdditional GRPC error")
+    with pytest.raises(RunDirectoryError) as caught:
+        with distribute.worker_failures(two):
+            raise lost
+    assert str(caught.value).startswith("another worker of this multi-worker run stopped or "
+                                        "cannot be reached (Collective ops is aborted by: Socket "
+                                        "closed); ")
+    with pytest.raises(tf.errors.UnavailableError):  # one machine: TensorFlow's own error
+        with distribute.worker_failures(FakeStrategy(2)):
+            raise lost
+
+
 def test_mirrored_strategy_trains_and_writes_the_run(faces, tmp_path):
     import tensorflow as tf
 

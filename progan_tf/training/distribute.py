@@ -25,17 +25,18 @@ TensorFlow is imported only inside the functions: :mod:`progan_tf.cli` validates
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from progan_tf.errors import DatasetError, OptionError, RunDirectoryError
 
 __all__ = ["STRATEGIES", "TF_CONFIG_EXAMPLE", "agree_with_chief", "average_logs_across_workers",
            "check_batch_sizes", "chief_in_tf_config", "describe", "is_chief", "make_strategy",
-           "missing_checkpoint", "num_workers", "read_tf_config"]
+           "missing_checkpoint", "num_workers", "read_tf_config", "worker_failures"]
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +319,34 @@ def average_logs_across_workers(model: Any) -> None:
 
     model.train_step = train_step
     model._logs_as_vectors = True
+
+
+@contextlib.contextmanager
+def worker_failures(strategy: Any) -> Iterator[None]:
+    """Turn a lost worker of a multi-worker run into one line instead of TensorFlow's trace.
+
+    When one worker stops (an error, a kill, a lost machine), the others' next collective
+    operation fails within seconds with ``UnavailableError`` or similar; this says what happened
+    and what to do.  On one machine it changes nothing.
+
+    Raises:
+        RunDirectoryError: another worker stopped or cannot be reached.
+    """
+    if num_workers(strategy) == 1:
+        yield
+        return
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
+            tf.errors.DeadlineExceededError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = reason.split("}}")[-1].strip()[:160]
+        raise RunDirectoryError(
+            f"another worker of this multi-worker run stopped or cannot be reached ({reason}); "
+            f"its own output says why; the run folder keeps its newest checkpoint: start every "
+            f"worker again (with --resume once the run exists)") from None
 
 
 def missing_checkpoint(run_dir: Any, images: int) -> RunDirectoryError:

@@ -98,8 +98,9 @@ def train(family: Any, config: Any, resume: bool = False, strategy: Any = None,
         if not resume:
             written.append(fileio.write_text(out / runs.RUN_FILE, config.to_json()))
         started = True
-        return _fit_phases(family, config, data, resume, strategy, stop_after_images, progress,
-                           extra_callbacks, log_every)
+        with distribute.worker_failures(strategy):
+            return _fit_phases(family, config, data, resume, strategy, stop_after_images,
+                               progress, extra_callbacks, log_every)
     finally:
         lock.release()
         if not started and not resume:
@@ -122,8 +123,9 @@ def _train_as_worker(family: Any, config: Any, resume: bool, strategy: Any,
                                      data_dir=str(Path(config.data_dir).expanduser().resolve()))
     data, _ = family.load_data(config)
     log.info("training as %s; the chief writes the run folder", distribute.describe(strategy))
-    return _fit_phases(family, config, data, resume, strategy, stop_after_images, False,
-                       extra_callbacks, log_every, chief=False)
+    with distribute.worker_failures(strategy):
+        return _fit_phases(family, config, data, resume, strategy, stop_after_images, False,
+                           extra_callbacks, log_every, chief=False)
 
 
 def _resume_point(model: Any, config: Any, ckpt_dir: Path, schedule: Any,
