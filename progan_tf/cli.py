@@ -154,7 +154,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         command="progan-tf " + " ".join(sys.argv[1:]))
     stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
     try:
-        run_dir = train(config, resume=args.resume, stop_after_images=stop)
+        run_dir = train(config, resume=args.resume, stop_after_images=stop,
+                        strategy=getattr(args, "strategy", None))
     except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
         import signal
 
@@ -162,6 +163,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 128 + getattr(signal, stopped.signal, signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
     print(f"run saved in {run_dir}; export it with: progan-tf export {run_dir} EXPORT_DIR")
     return 0
+
+
+def _train_strategy(args: argparse.Namespace) -> Any:
+    """``train --distribute``'s strategy (None without), made before TensorFlow starts.
+
+    ``MultiWorkerMirroredStrategy`` must configure the runtime before anything else uses it,
+    so :func:`main` calls this first; a missing ``TF_CONFIG`` or TPU is one line.
+    """
+    if args.command != "train" or args.distribute is None:
+        return None
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        if not args.verbose:  # TensorFlow's start-up notices, as in _import_tensorflow_quietly
+            os.dup2(devnull, 2)
+        from progan_tf.training.distribute import make_strategy
+
+        return make_strategy(args.distribute)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -317,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         _check_outputs(args)
         if not args.verbose:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        args.strategy = _train_strategy(args)  # first: multi-worker must set TensorFlow up
+        if not args.verbose:
             _import_tensorflow_quietly()
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                             format="progan-tf: %(message)s")

@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave the last N images (sorted by path) out for evaluation")
     p.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0)
     p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
+    p.add_argument("--distribute", choices=("mirrored", "multi-worker", "tpu"), default=None,
+                   help="train with tf.distribute: mirrored (all local GPUs), multi-worker "
+                        "(machines listed in TF_CONFIG; only the chief writes) or tpu (Colab's "
+                        "TPU); batch sizes are global (default: one device)")
     p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
                    help="mixed_bfloat16: compute in bfloat16 with float32 weights; up to ~2x "
                         "faster on CPUs with AVX512_BF16 or AMX, slower elsewhere")

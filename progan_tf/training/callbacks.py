@@ -92,14 +92,17 @@ class Checkpointer(keras.callbacks.Callback):
         directory: The run's ``checkpoints`` folder.
         every_minutes: Minutes between periodic checkpoints (default 10).
         extra_state: More entries for every checkpoint's ``state.json`` (default ``None``).
+        writes: Write checkpoints (default ``True``); ``False`` on a multi-worker run's
+            non-chief, which stops on a signal like the chief but leaves the saving to it.
     """
 
     def __init__(self, directory: str | os.PathLike, every_minutes: float = 10.0,
-                 extra_state: dict | None = None) -> None:
+                 extra_state: dict | None = None, writes: bool = True) -> None:
         super().__init__()
         self.directory = Path(directory)
         self.every_seconds = float(every_minutes) * 60
         self.extra_state = extra_state or {}
+        self.writes = bool(writes)
         self.last_save = time.monotonic()
         self.interrupted = None
         self.previous_handlers = {}
@@ -120,8 +123,10 @@ class Checkpointer(keras.callbacks.Callback):
             signal.signal(signum, previous)
         self.previous_handlers = {}
 
-    def save(self) -> Path:
-        """Write a checkpoint now; returns its path."""
+    def save(self) -> Path | None:
+        """Write a checkpoint now; returns its path (None: this worker does not write)."""
+        if not self.writes:
+            return None
         path = checkpoint.save(self.model, self.directory, extra_state=self.extra_state)
         self.last_save = time.monotonic()
         return path
