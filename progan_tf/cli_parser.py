@@ -24,6 +24,7 @@ from progan_tf.constants import (
     BUNDLED,
     CROPS,
     DEFAULT_MODEL,
+    DISTRIBUTE_STRATEGIES,
     INTERPOLATION_METHODS,
     LOSSES,
     PRECISIONS,
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave the last N images (sorted by path) out for evaluation")
     p.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0)
     p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
-    p.add_argument("--distribute", choices=("mirrored", "multi-worker", "tpu"), default=None,
+    p.add_argument("--distribute", choices=DISTRIBUTE_STRATEGIES, default=None,
                    help="train with tf.distribute: mirrored (all local GPUs), multi-worker "
                         "(machines listed in TF_CONFIG; only the chief writes) or tpu (Colab's "
                         "TPU); batch sizes are global (default: one device)")

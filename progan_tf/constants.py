@@ -10,7 +10,7 @@ Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
 
 from __future__ import annotations
 
-__all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL",
+__all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
            "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
@@ -54,6 +54,9 @@ LOSSES = ("wgan-gp", "ns-r1")
 AUGMENTS = ("none", "diffaugment", "ada")
 """Differentiable augmentation of what the discriminator sees: off, always (DiffAugment), or
 with an adaptive probability (ADA)."""
+
+DISTRIBUTE_STRATEGIES = ("mirrored", "multi-worker", "tpu")
+"""``progan-tf train --distribute``: tf.distribute strategies training can run under."""
 
 AUGMENT_OPS = ("color", "translation", "cutout")
 """The augmentations a policy (``"color,translation,cutout"``) may name."""

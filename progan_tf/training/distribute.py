@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from progan_tf.constants import DISTRIBUTE_STRATEGIES
 from progan_tf.errors import DatasetError, OptionError, RunDirectoryError
 
 __all__ = ["STRATEGIES", "TF_CONFIG_EXAMPLE", "agree_with_chief", "average_logs_across_workers",
@@ -40,7 +41,7 @@ __all__ = ["STRATEGIES", "TF_CONFIG_EXAMPLE", "agree_with_chief", "average_logs_
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("mirrored", "multi-worker", "tpu")
+STRATEGIES = DISTRIBUTE_STRATEGIES
 """The values of ``--distribute`` (besides none: TensorFlow's default strategy)."""
 
 TF_CONFIG_EXAMPLE = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '

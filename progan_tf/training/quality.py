@@ -29,6 +29,7 @@ import numpy as np
 from progan_tf import fileio
 from progan_tf.checks import check_number, check_whole_number
 from progan_tf.metrics import sliced_wasserstein_distance
+from progan_tf.training.distribute import is_chief
 
 __all__ = ["QUALITY_FILE", "QualityLog", "read_quality", "time_to_quality"]
 
@@ -80,7 +81,9 @@ class QualityLog(keras.callbacks.Callback):
         self.last_tick, self.last_cpu = time.perf_counter(), time.process_time()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Add the step's time; evaluate when due."""
+        """Add the step's time; evaluate when due (on the chief only: it writes the run)."""
+        if not is_chief(self.model.distribute_strategy):
+            return
         self.train_seconds += time.perf_counter() - self.last_tick
         self.cpu_seconds += time.process_time() - self.last_cpu
         shown = int(self.model.images_shown.numpy())
@@ -89,6 +92,8 @@ class QualityLog(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         """Evaluate at the end of every fit() at the final resolution (a session's last word)."""
+        if not is_chief(self.model.distribute_strategy):
+            return
         shown = int(self.model.images_shown.numpy())
         rows = read_quality(self.path.parent)
         if (self.model.phase.resolution == self.resolution
