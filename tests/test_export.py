@@ -334,6 +334,7 @@ def test_export_refuses_a_mid_fade_in_checkpoint(fading_run, tmp_path):
     out = export.export_run(fading_run, tmp_path / "e", allow_fade_in=True)
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["fading"] is True and meta["alpha"] == 0.5 and meta["phase"] == "8x8 fade-in"
+    assert meta["train_seconds"] > 0 and meta["cpu_seconds"] > 0  # the run's training time
 
 
 def test_readme_snippets_run_on_an_export(tiny_export):

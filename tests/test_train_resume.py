@@ -129,9 +129,17 @@ def test_resume_continues_from_the_newest_loadable_checkpoint(run, faces, how, c
     rows_before = read_csv(run / "losses.csv")
     assert float(rows_before[-1]["kimg"]) == 0.032
     caplog.set_level(logging.INFO)
+    # The run's training time continues from the checkpoint resumed (here made large to see it).
+    older_state = json.loads((ckpt_dir / OLDER / "state.json").read_text())
+    assert older_state["train_seconds"] > 0 and older_state["cpu_seconds"] > 0
+    older_state["train_seconds"], older_state["cpu_seconds"] = 1000.0, 2000.0
+    (ckpt_dir / OLDER / "state.json").write_text(json.dumps(older_state))
     # checkpoint_minutes may change on resume.
     train(base_config(faces, run, checkpoint_minutes=5.0), resume=True, stop_after_images=40,
           progress=False, log_every=1)
+    final_state = checkpoint.read_state(checkpoint.latest(ckpt_dir))
+    assert 1000 < final_state["train_seconds"] < 1000 + 600
+    assert 2000 < final_state["cpu_seconds"] < 2000 + 1200
     assert f"resumed from {ckpt_dir / OLDER}" in caplog.text
     assert "stale lock" in caplog.text
     if how == "bit flip":

@@ -27,7 +27,7 @@ from progan_tf import fileio
 from progan_tf.constants import grid_columns
 from progan_tf.training import checkpoint
 
-__all__ = ["Checkpointer", "LossLog", "ProgressBar", "plot_losses", "read_losses",
+__all__ = ["Checkpointer", "LossLog", "ProgressBar", "TrainingClock", "plot_losses", "read_losses",
            "save_sample_grid", "truncate_losses"]
 
 LOSSES_FILE = "losses.csv"
@@ -138,6 +138,54 @@ class Checkpointer(keras.callbacks.Callback):
             self.model.stop_training = True
         elif time.monotonic() - self.last_save >= self.every_seconds:
             self.save()
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """The run's training time over all its sessions: wall and CPU seconds of its steps.
+
+    Only the steps count -- not start-up, tracing between phases, samples or evaluation -- so
+    "how long did this model train" has one answer however often the run was stopped and
+    resumed.  The two totals live in ``state`` (the checkpointer's ``extra_state``, so every
+    checkpoint's ``state.json`` records them and a resumed run continues from them; an export's
+    ``metadata.json`` repeats them).  CPU seconds are the process's, which other work on the
+    machine inflates less than wall time.
+
+    Args:
+        state: A dict holding ``train_seconds`` and ``cpu_seconds`` (added as 0 if missing);
+            updated in place after every step.
+
+    Example:
+    >>> clock = TrainingClock({"train_seconds": 12.5})
+    >>> clock.train_seconds, clock.cpu_seconds
+    (12.5, 0.0)
+    """
+
+    def __init__(self, state: dict) -> None:
+        super().__init__()
+        self.state = state
+        state.setdefault("train_seconds", 0.0)
+        state.setdefault("cpu_seconds", 0.0)
+        self.ticks = None
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall seconds of all steps so far."""
+        return float(self.state["train_seconds"])
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds of this process (and earlier sessions') over all steps so far."""
+        return float(self.state["cpu_seconds"])
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Start the step's clocks."""
+        self.ticks = (time.perf_counter(), time.process_time())
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Add the step's time (before the checkpointer, which comes after it, saves)."""
+        wall, cpu = self.ticks
+        self.state["train_seconds"] = round(self.train_seconds + time.perf_counter() - wall, 3)
+        self.state["cpu_seconds"] = round(self.cpu_seconds + time.process_time() - cpu, 3)
 
 
 class LossLog(keras.callbacks.Callback):

@@ -384,6 +384,7 @@ def export_run(family: Any, run_dir: str | os.PathLike, out_dir: str | os.PathLi
         "kimg": round(state["images_shown"] / 1000, 3),
         "phase": phase.name,
         **phase_metadata,
+        **{key: state[key] for key in ("train_seconds", "cpu_seconds") if key in state},
         "schedule": schedule.to_dict(),
         "dataset": read_json(run_dir / DATASET_FILE),
         "training_command": config.command,

@@ -212,13 +212,22 @@ def _fit_phases(family: Any, config: Any, data: Any, resume: bool, strategy: Any
 
     # The callbacks every fit() gets; the checkpointer also catches SIGINT/SIGTERM.
     sample_inputs = family.sample_inputs(config)
-    saver = cb.Checkpointer(ckpt_dir, config.checkpoint_minutes,
-                            extra_state={"schedule": schedule.to_dict()}, writes=chief)
+    clock = {"schedule": schedule.to_dict()}
+    if shown:  # the training time of the sessions before, from the checkpoint resumed
+        resumed = checkpoint.read_state(ckpt_dir / f"ckpt-{shown:012d}")
+        clock.update({key: resumed[key] for key in ("train_seconds", "cpu_seconds")
+                      if key in resumed})
+    saver = cb.Checkpointer(ckpt_dir, config.checkpoint_minutes, extra_state=clock,
+                            writes=chief)
+    # The clock comes before the checkpointer, so a checkpoint counts the step it follows.
+    # The model carries it for callbacks that report time (training.quality.QualityLog).
+    model.training_clock = cb.TrainingClock(clock)
     losses = cb.LossLog(run_dir, family.loss_columns, every_n_batches=log_every) if chief else None
     end = min(schedule.total_images, stop_after_images or schedule.total_images)
     bar = cb.ProgressBar(schedule.total_images, shown, disable=not progress,
                          describe=family.describe_step)
-    callbacks = [saver, *([losses] if chief else []), bar, *extra_callbacks]
+    callbacks = [model.training_clock, saver, *([losses] if chief else []), bar,
+                 *extra_callbacks]
     saver.install_signal_handlers()
 
     # One fit() per phase (or per part of a phase, when resuming or stopping inside one).

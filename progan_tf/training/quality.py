@@ -4,14 +4,16 @@
 by measuring during training rather than at its end.  :class:`QualityLog` evaluates the EMA
 generator every ``every_kimg`` thousand images -- only once the networks work at the final
 resolution, where the numbers compare with the final model's -- and appends a row to
-``quality.csv``: kimg, the phase, the *training* seconds so far (evaluation time left out, and
-carried over when a run resumes) -- as wall time and as the process's CPU time, which a machine
-busy with other work inflates less -- and the sliced Wasserstein distance per pyramid level beside
-the real-vs-real floor measured with the same number of images and the same seed.
+``quality.csv``: kimg, the phase, the run's training seconds so far (the steps only, carried over
+when a run resumes: :class:`~progan_tf.training.callbacks.TrainingClock`) -- as wall time and as
+the process's CPU time, which a machine busy with other work inflates less -- and the sliced
+Wasserstein distance per pyramid level beside the real-vs-real floor measured with the same
+number of images and the same seed.
 
-Import rule: the metrics and the helper layer of the package; nothing of a model family (the
-model it watches need only have ``phase``, ``images_shown``, ``latent_dim`` and
-``sample(latents)``).
+Import rule: the metrics, the helper layer and :mod:`progan_tf.training`; nothing of a model
+family (the model it watches need only have ``phase``, ``images_shown``, ``latent_dim``,
+``sample(latents)`` and the ``training_clock`` that :func:`progan_tf.training.loop.train` gives
+it).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -70,22 +71,12 @@ class QualityLog(keras.callbacks.Callback):
         self.floor = sliced_wasserstein_distance(self.real, np.asarray(floor_images)[:self.count],
                                                  seed=self.seed)["levels"]
         rows = read_quality(run_dir)
-        # A resumed run carries on the training time of its earlier sessions.
-        self.train_seconds = float(rows[-1]["train_seconds"]) if rows else 0.0
-        self.cpu_seconds = float(rows[-1].get("cpu_seconds") or 0.0) if rows else 0.0
         self.next_images = (round(float(rows[-1]["kimg"]) * 1000) + self.every if rows else 0)
-        self.last_tick = self.last_cpu = None
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Start the clocks of this step (time between fit() calls is not training time)."""
-        self.last_tick, self.last_cpu = time.perf_counter(), time.process_time()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Add the step's time; evaluate when due (on the chief only: it writes the run)."""
+        """Evaluate when due (on the chief only: it writes the run)."""
         if not is_chief(self.model.distribute_strategy):
             return
-        self.train_seconds += time.perf_counter() - self.last_tick
-        self.cpu_seconds += time.process_time() - self.last_cpu
         shown = int(self.model.images_shown.numpy())
         if shown >= self.next_images and self.model.phase.resolution == self.resolution:
             self.evaluate(shown)
@@ -107,10 +98,10 @@ class QualityLog(keras.callbacks.Callback):
         fakes = np.concatenate([np.asarray(self.model.sample(latents[i:i + 250]))
                                 for i in range(0, len(latents), 250)])
         swd = sliced_wasserstein_distance(self.real, np.clip(fakes, 0, 1), seed=self.seed)
-        phase = self.model.phase
+        phase, clock = self.model.phase, self.model.training_clock
         row = {"kimg": shown / 1000, "phase": phase.name,
-               "train_seconds": round(self.train_seconds, 2),
-               "cpu_seconds": round(self.cpu_seconds, 2)}
+               "train_seconds": round(clock.train_seconds, 2),
+               "cpu_seconds": round(clock.cpu_seconds, 2)}
         for level, value in swd["levels"].items():
             row[f"swd_{level}"] = round(value, 4)
             row[f"floor_{level}"] = round(self.floor[level], 4)
