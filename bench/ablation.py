@@ -50,12 +50,14 @@ def parse_args(argv=None):
     parser.add_argument("--out", default="bench-runs/ablation", help="folder of the run folders")
     parser.add_argument("--resolution", type=int, default=32)
     parser.add_argument("--holdout", type=int, default=1000)
-    parser.add_argument("--kimg-per-phase", type=float, default=20.0)
-    parser.add_argument("--final-kimg", type=float, default=80.0)
+    parser.add_argument("--kimg-per-phase", type=float, default=10.0)
+    parser.add_argument("--final-kimg", type=float, default=30.0)
     parser.add_argument("--eval-every-kimg", type=float, default=5.0)
     parser.add_argument("--eval-images", type=int, default=1000)
     parser.add_argument("--fmap-max", type=int, default=64)
-    parser.add_argument("--precision", default="mixed_bfloat16")
+    parser.add_argument("--precision", default="float32",
+                        help="float32 (default: bfloat16 is emulated, and slower, on CPUs "
+                             "without AVX512_BF16/AMX)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recipes", default=",".join(f"{a}:{b}" for a, b in RECIPES),
                         help="LOSS:AUGMENT pairs, comma-separated (default: the four rows)")
