@@ -248,6 +248,9 @@ def width_rows(config: Widths, images, resolutions, precisions, seconds: float) 
             rates = time_side_by_side([(m, dataset, batch, 1) for m in models], seconds)
             rows.append({"config": config, "resolution": resolution, "batch": batch,
                          "precision": precision, "jit": jit, "rates": rates, "flops": flops})
+            print(f"{config.name} {resolution}x{resolution} {precision}: "
+                  f"{', '.join(f'{rate:.1f}' for rate, _ in rates)} img/s", file=sys.stderr,
+                  flush=True)
         del models
     return rows
 
