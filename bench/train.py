@@ -43,8 +43,11 @@ step is charged these forward-pass multiples (backward = 2 x forward; :data:`FOR
 Scoring reals and fakes together does the same arithmetic, so it is charged the same.  It is an
 estimate, stated as one.
 
-Every row times whole steps from the end of a round's first step to the end of its last, after
-a warm-up that traces the step; rows too slow to fill ``--seconds`` are timed on fewer steps
+Every step is timed on its own (a ``fit`` callback; the first step of each ``fit`` call, which
+waits for the input pipeline to start, is left out), after a warm-up that traces the step.  A
+row's rate is its batch over the median step time, robust to load spikes on a shared machine;
+the recipes table uses the median over rounds of each round's mean step time, since one step in
+16 of ``ns-r1`` also computes R1.  Rows too slow to fill ``--seconds`` are timed on fewer steps
 (the ``steps`` column says how many).
 
     .venv/bin/python bench/train.py            # full tables (about 20 minutes on 2 cores)
@@ -189,32 +192,42 @@ class _StepClock(keras.callbacks.Callback):
         self.ends.append(time.perf_counter())
 
 
-def timed_fit(model, dataset, steps: int) -> float:
-    """Seconds for ``steps`` steps, after one untimed step of the same ``fit`` call."""
+def timed_fit(model, dataset, steps: int) -> list:
+    """Seconds of each of ``steps`` steps, after one untimed step of the same ``fit`` call."""
     clock = _StepClock()
     model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[clock])
-    return time.perf_counter() - clock.ends[0]
+    return list(np.diff(clock.ends))
 
 
-def time_side_by_side(runs, seconds: float, rounds: int = 2) -> list:
+def time_side_by_side(runs, seconds: float, rounds: int = 3, by_round: bool = False) -> list:
     """Images/s and steps timed of each ``(model, dataset, batch, step_multiple)``.
 
-    Each model is warmed up first: its step is traced, then one step is timed.  Rows whose
-    slowest step takes more than ``seconds / rounds`` keep that one step as the measurement,
-    unless a model needs whole multiples of ``step_multiple`` steps (lazy R1's interval: one
-    R1 step in every 16).  Otherwise ``rounds`` rounds time every model in turn for about
-    ``seconds / rounds`` each, so load from other processes hits all alike.
+    Each model is warmed up first: its step is traced, then one step is timed.  Then
+    ``rounds`` rounds time every model in turn for about ``seconds / rounds`` each, so load
+    from other processes hits all alike, in whole multiples of ``step_multiple`` steps (lazy
+    R1's interval: one R1 step in every 16).  The rate is the batch over the median step time
+    (robust to load spikes on a shared machine), or with ``by_round`` over the median of the
+    rounds' mean step times (for steps that differ, like lazy R1's).  Rows whose slowest step
+    takes more than ``seconds / rounds`` (and need no multiple) get one round of one step.
     """
-    step_times = [timed_fit(model, dataset, 1) for model, dataset, _, _ in runs]
-    if max(step_times) * rounds > seconds and all(run[3] == 1 for run in runs):
-        return [(batch / t, 1) for (_, _, batch, _), t in zip(runs, step_times)]
-    spent, done = [0.0] * len(runs), [0] * len(runs)
-    for _ in range(rounds):
+    samples = [timed_fit(model, dataset, 1) for model, dataset, _, _ in runs]
+    slow = (max(times[0] for times in samples) * rounds > seconds
+            and all(run[3] == 1 for run in runs))
+    means = [[] for _ in runs]
+    for _ in range(1 if slow else rounds):
         for i, (model, dataset, _, multiple) in enumerate(runs):
-            steps = max(1, round(seconds / rounds / step_times[i] / multiple)) * multiple
-            spent[i] += timed_fit(model, dataset, steps)
-            done[i] += steps
-    return [(n * batch / s, n) for (_, _, batch, _), s, n in zip(runs, spent, done)]
+            steps = 1 if slow else max(
+                1, round(seconds / rounds / samples[i][0] / multiple)) * multiple
+            times = timed_fit(model, dataset, steps)
+            samples[i] += times
+            means[i].append(float(np.mean(times)))
+    results = []
+    for (_, _, batch, _), times, mean in zip(runs, samples, means):
+        if by_round:  # the warm-up step is left out: rounds hold whole multiples
+            results.append((batch / float(np.median(mean)), len(times) - 1))
+        else:
+            results.append((batch / float(np.median(times)), len(times)))
+    return results
 
 
 def make_model(config: Widths, precision: str, loss="wgan-gp", augment="none",
@@ -245,7 +258,8 @@ def width_rows(config: Widths, images, resolutions, precisions, seconds: float) 
             dataset = training_dataset(images, resolution, batch)
             for model in models:
                 stable(model, resolution, batch, jit)
-            rates = time_side_by_side([(m, dataset, batch, 1) for m in models], seconds)
+            rates = time_side_by_side([(m, dataset, batch, 1) for m in models], seconds,
+                                   rounds=3)
             rows.append({"config": config, "resolution": resolution, "batch": batch,
                          "precision": precision, "jit": jit, "rates": rates, "flops": flops})
             print(f"{config.name} {resolution}x{resolution} {precision}: "
@@ -266,7 +280,8 @@ def recipe_rows(images, resolution: int, precision: str, seconds: float,
         stable(model, resolution, batch)
     flops = [step_flops(model, resolution, model.loss) for model in models]
     rates = time_side_by_side([(m, dataset, batch, R1_INTERVAL if m.loss == "ns-r1" else 1)
-                               for m in models], seconds, rounds=1 if quick else 2)
+                               for m in models], seconds, rounds=1 if quick else 2,
+                              by_round=True)
     return [{"loss": loss, "augment": augment, "resolution": resolution, "batch": batch,
              "precision": precision, "rate": rate, "steps": steps, "flops": f}
             for (loss, augment), (rate, steps), f in zip(RECIPES, rates, flops)]
