@@ -67,15 +67,15 @@ def test_bad_arguments_stop_with_a_one_line_message(argv, message, capsys):
 @pytest.mark.slow
 def test_quick_run_prints_every_row_of_both_tables():
     result = subprocess.run([sys.executable, str(BENCH), "--quick", "--resolutions", "4",
-                             "--configs", "shipped", "--recipe-resolution", "4"],
+                             "--configs", "shipped", "--recipe-resolution", "4",
+                             "--precisions", "float32"],
                             capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
     width_table, recipe_table = result.stdout.split("| loss |")
     rows = markdown_rows(width_table)
-    assert {(row[0], row[2], row[3], row[5], row[6]) for row in rows} == {
-        ("shipped", "4x4", "stable", precision, "-")
-        for precision in ("float32", "mixed_bfloat16")}
+    assert [(row[0], row[2], row[3], row[5], row[6]) for row in rows] == [
+        ("shipped", "4x4", "stable", "float32", "-")]
     # train img/s, GFLOP/s, img/s with one-call scoring, and their ratio
     assert all(float(row[7]) > 0 and float(row[8]) > 0 and float(row[10]) > 0
                and float(row[11]) > 0 for row in rows)
