@@ -11,12 +11,14 @@ model's), each for the same training wall time (``--minutes``, evaluation not co
 * **from scratch**: progressive growing from 4x4 (``--scratch-kimg-per-phase`` per phase), then
   the final resolution until the time is up.
 
-While the networks work at the final resolution, :class:`~progan_tf.training.quality.QualityLog`
-measures the sliced Wasserstein distance of the EMA generator against the held-out faces every
-``--eval-every-kimg``, beside the real-vs-real floor: the held-out faces against as many other
-faces of the folder (from the part the init model trained on), the same sample sizes, the same
-seed.  The table gives the end of each run, plus the init model as it is (no training on the
-folder).  Run folders stay in ``--out``; a finished one is read back, so the table can be
+When its time is up each run's EMA generator is measured -- a run still growing at the
+resolution it reached, upscaled to the final one, since that is what its user would have: the
+sliced Wasserstein distance per level against the held-out faces, beside the real-vs-real floor
+(the held-out faces against as many other faces of the folder, from the part the init model
+trained on; the same sample sizes, the same seed).  The init model as it is (no training on the
+folder) is measured the same way.  Along the way, at the final resolution,
+:class:`~progan_tf.training.quality.QualityLog` records the curve (``quality.csv``, and
+``--json``).  Run folders stay in ``--out``; finished ones are read back, so the table can be
 re-printed.
 
     .venv/bin/python bench/finetune.py       # bench/README.md's table (about 12 min on 2 cores)
@@ -128,86 +130,98 @@ def configs(args, folder, architecture):
     }
 
 
-class Budget(keras.callbacks.Callback):
-    """Ends the session, as Ctrl-C does (checkpoint, then stop), once the training time is up."""
+def generate(sample, latent_dim, count, seed, resolution):
+    """``count`` images in [0, 1] from seeded latents, upscaled (nearest) to ``resolution``."""
+    latents = np.random.default_rng(seed).standard_normal((count, latent_dim)).astype("float32")
+    fakes = np.concatenate([np.asarray(sample(latents[i:i + 250]))
+                            for i in range(0, count, 250)])
+    factor = resolution // fakes.shape[1]  # a run stopped before the final resolution
+    return np.clip(fakes.repeat(factor, axis=1).repeat(factor, axis=2), 0, 1)
 
-    def __init__(self, quality: QualityLog, seconds: float) -> None:
+
+class Budget(keras.callbacks.Callback):
+    """Ends the run once its training time is up, and measures what it draws at that moment.
+
+    The run stops as after Ctrl-C (the loop's checkpointer sees the signal and no further phase
+    starts), right after the step that spent the budget.  A run still growing is measured at
+    the resolution it reached, upscaled to the final one: what its user would have.
+    """
+
+    def __init__(self, quality, seconds, held_out, seed):
         super().__init__()
-        self.quality, self.seconds, self.fired = quality, seconds, False
+        self.quality, self.seconds, self.held_out, self.seed = quality, seconds, held_out, seed
+        self.fired, self.final = False, None
 
     def on_train_batch_end(self, batch, logs=None):
         if not self.fired and self.quality.train_seconds >= self.seconds:
             self.fired = True
-            signal.raise_signal(signal.SIGINT)  # the run's checkpointer turns it into a stop
+            self.model.stop_training = True
+            signal.raise_signal(signal.SIGINT)  # the run's checkpointer: no further fit()
+
+    def on_train_end(self, logs=None):
+        if not self.fired or self.final is not None:
+            return
+        model = self.model
+        fakes = generate(model.sample, model.latent_dim, len(self.held_out), self.seed,
+                         self.held_out.shape[1])
+        swd = sliced_wasserstein_distance(self.held_out, fakes, seed=self.seed)["levels"]
+        phase = model.phase.name
+        if model.phase.resolution < self.held_out.shape[1]:
+            phase += ", upscaled"
+        self.final = {"kimg": int(model.images_shown.numpy()) / 1000, "phase": phase,
+                      "train_minutes": self.quality.train_seconds / 60,
+                      "cpu_minutes": self.quality.cpu_seconds / 60,
+                      "swd": {int(level): value for level, value in swd.items()}}
 
 
 def run(args, name, config, held_out, floor):
-    """Train one run for the budget (a finished run folder is only read); its quality rows."""
+    """Train one run for the budget (a finished run folder is only read); its result."""
     out = Path(config.out_dir)
     done = out / "bench-finetune.json"  # written when the budget is spent
-    budget = args.minutes * 60
-    if out.exists() and not done.exists():
-        raise SystemExit(f"bench/finetune.py: {out} holds an unfinished run; delete it and rerun")
-    spent = (read_json(done) or {}).get("minutes") if out.exists() else args.minutes
-    if spent != args.minutes:
-        raise SystemExit(f"bench/finetune.py: {out} trained for {spent} min, not --minutes "
-                         f"{args.minutes:g}; pass that, or use another --out")
-    if not out.exists():
-        quality = QualityLog(out, held_out, floor, config.resolution,
-                             every_kimg=args.eval_every_kimg, num_images=len(held_out),
-                             seed=args.seed)
-        print(f"training {name} for {args.minutes:g} min", file=sys.stderr, flush=True)
-        try:
-            train(config, progress=False, extra_callbacks=[quality, Budget(quality, budget)])
-        except TrainingInterrupted:
-            pass  # the budget's stop
-        fileio.write_json(done, {"minutes": args.minutes})
-    return read_quality(out)
+    if out.exists():
+        stored = read_json(done) or {}
+        if stored.get("minutes") != args.minutes or "final" not in stored:
+            raise SystemExit(f"bench/finetune.py: {out} holds an unfinished run or one of "
+                             f"another --minutes; delete it, or use another --out")
+        return stored
+    quality = QualityLog(out, held_out, floor, config.resolution,
+                         every_kimg=args.eval_every_kimg, num_images=len(held_out),
+                         seed=args.seed)
+    budget = Budget(quality, args.minutes * 60, held_out, args.seed)
+    print(f"training {name} for {args.minutes:g} min", file=sys.stderr, flush=True)
+    try:
+        train(config, progress=False, extra_callbacks=[quality, budget])
+    except TrainingInterrupted:
+        pass  # the budget's stop
+    if budget.final is None:
+        raise SystemExit(f"bench/finetune.py: {name} ended before its budget; raise its kimg")
+    result = {"minutes": args.minutes, "final": budget.final,
+              "curve": [{key: float(value) for key, value in row.items() if key != "phase"}
+                        for row in read_quality(out)]}
+    fileio.write_json(done, result)
+    return result
 
 
-def as_is(args, resolution, held_out, floor_levels):
-    """SWD of the init model itself against the held-out faces, as QualityLog measures it."""
+def as_is(args, held_out):
+    """The init model itself, measured as the runs are."""
     generator = read_init(args.init).load_networks()[0]
-    rng = np.random.default_rng(args.seed)
-    latents = rng.standard_normal((len(held_out), generator.latent_dim)).astype("float32")
-    fakes = np.concatenate([from_signed_unit(generator(latents[i:i + 250])).numpy()
-                            for i in range(0, len(latents), 250)])
-    swd = sliced_wasserstein_distance(held_out, np.clip(fakes, 0, 1), seed=args.seed)
+    fakes = generate(lambda z: from_signed_unit(generator(z)), generator.latent_dim,
+                     len(held_out), args.seed, held_out.shape[1])
+    swd = sliced_wasserstein_distance(held_out, fakes, seed=args.seed)["levels"]
     return {"start": f"{args.init} as it is (no training)", "kimg": 0.0, "train_minutes": 0.0,
-            "cpu_minutes": 0.0, "phase": f"{resolution}x{resolution}",
-            "swd": {int(level): value for level, value in swd["levels"].items()},
-            "floor": floor_levels}
+            "cpu_minutes": 0.0, "phase": "-", "swd": {int(lv): v for lv, v in swd.items()}}
 
 
-def row_for(name, rows):
-    """The table's cells for one run (``None`` SWD: it never reached the final resolution)."""
-    if not rows:
-        return {"start": name, "kimg": None, "train_minutes": None, "cpu_minutes": None,
-                "phase": "never reached the final resolution", "swd": None, "floor": None}
-    last = rows[-1]
-    levels = sorted((int(key[4:]) for key in last if key.startswith("swd_")), reverse=True)
-    return {"start": name, "kimg": float(last["kimg"]), "phase": last["phase"],
-            "train_minutes": float(last["train_seconds"]) / 60,
-            "cpu_minutes": float(last["cpu_seconds"]) / 60,
-            "swd": {lv: float(last[f"swd_{lv}"]) for lv in levels},
-            "floor": {lv: float(last[f"floor_{lv}"]) for lv in levels},
-            "curve": [{"kimg": float(r["kimg"]), "train_seconds": float(r["train_seconds"]),
-                       **{f"swd_{lv}": float(r[f"swd_{lv}"]) for lv in levels}} for r in rows]}
-
-
-def table(results):
-    levels = next(list(r["swd"]) for r in results if r["swd"])
+def table(results, floor):
+    levels = sorted(floor, reverse=True)
     head = ["start", "kimg", "train min (CPU min)", "phase at the end"]
     head += [f"SWD {lv} px (floor, ratio)" for lv in levels]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        if r["swd"] is None:
-            cells = [r["start"], "-", "-", r["phase"]] + ["-"] * len(levels)
-        else:
-            cells = [r["start"], f"{r['kimg']:g}",
-                     f"{r['train_minutes']:.1f} ({r['cpu_minutes']:.1f})", r["phase"]]
-            cells += [f"{r['swd'][lv]:.2f} ({r['floor'][lv]:.2f}, "
-                      f"{r['swd'][lv] / r['floor'][lv]:.2f}x)" for lv in levels]
+        cells = [r["start"], f"{r['kimg']:g}",
+                 f"{r['train_minutes']:.1f} ({r['cpu_minutes']:.1f})", r["phase"]]
+        cells += [f"{r['swd'][lv]:.2f} ({floor[lv]:.2f}, {r['swd'][lv] / floor[lv]:.2f}x)"
+                  for lv in levels]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -222,18 +236,24 @@ def main(argv=None):
     held_out, floor = decode(held_out_files, resolution), decode(floor_files, resolution)
     floor_levels = {int(level): value for level, value in sliced_wasserstein_distance(
         held_out, floor, seed=args.seed)["levels"].items()}
-    results = [as_is(args, resolution, held_out, floor_levels)]
+    results = [as_is(args, held_out)]
     for name, config in configs(args, folder, architecture).items():
-        results.append(row_for(name, run(args, name, config, held_out, floor)))
+        outcome = run(args, name, config, held_out, floor)
+        final = outcome["final"]
+        results.append({"start": name, **final, "swd": {int(lv): v for lv, v in
+                                                        final["swd"].items()},
+                        "curve": outcome["curve"]})
     print(f"{len(train_files)} training faces, {len(held_out)} held-out faces vs as many "
           f"generated (floor: {len(floor)} other faces of the folder), {resolution}x{resolution}, "
           f"{args.minutes:g} min of training each (evaluation not counted; CPU min: the "
           f"process's CPU time over the same steps), recipe loss={args.loss} "
-          f"augment={args.augment} precision={args.precision}; SWD x1e3 at the end of each run")
-    print(table(results))
+          f"augment={args.augment} precision={args.precision}; SWD x1e3 when the time was up "
+          f"(a run still growing: its output upscaled to {resolution}x{resolution})")
+    print(table(results, floor_levels))
     print(NOTE)
     if args.json:
-        fileio.write_json(args.json, {"results": results, "options": vars(args)})
+        fileio.write_json(args.json, {"results": results, "floor": floor_levels,
+                                      "options": vars(args)})
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def test_quick_run_prints_the_three_rows(tmp_path, capsys):
     assert [row[0] for row in rows] == [f"{init} as it is (no training)", "fine-tuned",
                                         "from scratch"]
     assert rows[0][1] == "0" and float(rows[1][1]) > 0
-    assert rows[1][3] == "8x8 stable" and "(" in rows[1][4]
+    assert rows[1][3] == "8x8 stable" and "(" in rows[1][4] and "(" in rows[2][4]
     assert "same distribution" in printed
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["results"][1]["train_minutes"] >= 0.1  # the budget, then a stop

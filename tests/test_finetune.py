@@ -138,6 +138,7 @@ def test_bundled_is_read_from_the_package():
     ("no-keras", "has no generator.keras or discriminator.keras"),
     ("format", "another format"),
     ("no-metadata", "is not a progan-tf export"),
+    ("run", "is a training run, not an export; export it first"),
     ("damaged", "damaged: its generator.keras cannot be read"),
 ])
 def test_unusable_exports_are_refused_in_one_line(export, faces, tmp_path, damage, message):
@@ -152,6 +153,8 @@ def test_unusable_exports_are_refused_in_one_line(export, faces, tmp_path, damag
         (folder / "metadata.json").write_text(json.dumps({**info, "format": "other 2"}))
     elif damage == "no-metadata":
         (folder / "metadata.json").unlink()
+    elif damage == "run":
+        (folder / "run.json").write_text("{}")
     elif damage == "damaged":
         (folder / "generator.keras").write_bytes(b"not a zip file")
     with pytest.raises(DatasetError, match=message) as caught:

@@ -120,8 +120,8 @@ def read_init(init: str | os.PathLike) -> InitExport:
         The :class:`InitExport`.
 
     Raises:
-        DatasetError: one line: no such folder, not an export, an export of another format,
-            without its Keras files, or damaged.
+        DatasetError: one line: no such folder, a training run or another folder that is not
+            an export, an export of another format, without its Keras files, or damaged.
 
     Example:
     >>> read_init("bundled").architecture["latent_dim"]
@@ -133,6 +133,9 @@ def read_init(init: str | os.PathLike) -> InitExport:
         what = "is a file" if folder.exists() else "does not exist"
         raise DatasetError(f"--init {shown} {what}; pass 'bundled' or a folder written by "
                            f"'progan-tf export'")
+    if (folder / runs.RUN_FILE).exists():
+        raise DatasetError(f"--init {shown} is a training run, not an export; export it first "
+                           f"('progan-tf export {init} EXPORT_DIR') and pass that folder")
     try:
         metadata = json.loads((folder / METADATA).read_text())
     except FileNotFoundError:
