@@ -185,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", help="folder of training images")
     p.add_argument("--out", required=True, help="run folder (new, or existing with --resume)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--init", default=None, metavar="{bundled,EXPORT_DIR}",
+                   help="fine-tune: start from a trained model ('bundled' or a 'progan-tf "
+                        "export' folder) at its resolution and architecture, in one stable "
+                        "phase of --final-kimg (else --kimg-per-phase) kimg")
     p.add_argument("--resolution", type=int, default=64, help="final resolution (power of two)")
     p.add_argument("--latent-dim", type=_positive_int, default=512)
     p.add_argument("--fmap-base", type=_positive_int, default=8192)

@@ -66,7 +66,7 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
     "01_*.ipynb": {"NUM_FACES": 4, "NUM_KEYFRAMES": 3},
     "02_*.ipynb": {"TUTORIAL_STEPS": 20, "STEPS_PER_IMAGE": 5},
     "03_*.ipynb": {"RESOLUTION": 8, "FMAP_MAX": 32, "KIMG_PER_PHASE": 0.512, "LOG_EVERY": 1,
-                   "SAMPLE_FACES": 300},
+                   "SAMPLE_FACES": 300, "FINETUNE_PHOTOS": 64, "FINETUNE_KIMG": 0.064},
     "04_*.ipynb": {"N_REAL": 1000, "N_GENERATED": 3, "N_STATS": 50, "N_CHECK": 100,
                    "STRIP_STEPS": 5},
 }
@@ -118,6 +118,22 @@ assert target.shape == (RESOLUTION, RESOLUTION, 3)
 # "the tutorial's loop works" on the bare signature, and "inside a Keras 3 model"
 assert np.isfinite(float(tf.norm(gradient))) and float(tf.norm(gradient)) > 0
 assert tuple(as_keras(tf.zeros([1, config.latent_dim])).shape) == (1, RESOLUTION, RESOLUTION, 3)
+# section 6: "FINETUNE_PHOTOS photos of DATA_DIR" in "a folder of their own"
+assert len(data.list_image_files(photos)) == min(FINETUNE_PHOTOS, len(folder))
+# "the architecture is the model's", "a single stable phase at the model's resolution"
+from progan_tf.gan.finetune import INIT_FILE, read_init
+assert tuned_config.init == "bundled"
+bundled_architecture = read_init("bundled").architecture
+assert {key: getattr(tuned_config, key) for key in bundled_architecture} == bundled_architecture
+assert tuned_phases == [f"{tuned_config.resolution}x{tuned_config.resolution} stable"]
+assert tuned_config.schedule().total_images == round(FINETUNE_KIMG * 1000)
+# "start from the model's weights" (recorded when they are loaded); the export "says what it was
+# fine-tuned from"; it is finished
+assert json.loads((Path(FINETUNE_DIR) / INIT_FILE).read_text())["init"] == "bundled"
+assert tuned_metadata["fine_tuned_from"]["init"] == "bundled"
+assert tuned_metadata["images_shown"] >= tuned_config.schedule().total_images
+# "the same latents through the bundled model (top row) and the fine-tuned one (bottom row)"
+assert tuned.image_shape == original.image_shape and len(same_latents) == 8
 """,
     "04_*.ipynb": """
 # "EDIT_STRENGTH = 12 ... a clearly visible change": several tens of 255ths between the ends

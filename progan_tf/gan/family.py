@@ -10,16 +10,22 @@ the example to copy for a new family.  It plugs in
 * the data: a folder of images decoded once, streamed per phase at the phase's resolution;
 * the export: the EMA generator in progan-128's TF Hub interface
   (:func:`~progan_tf.gan.export.export_generator`), refusing a half-blended fade-in.
+
+A fine-tuning run (``init``, see :mod:`progan_tf.gan.finetune`) is the same family with a
+schedule of one stable phase; its export records what it was fine-tuned from.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
+from progan_tf.constants import BUNDLED
 from progan_tf.errors import DatasetError, RunDirectoryError
 from progan_tf.gan.export import export_generator
+from progan_tf.gan.finetune import fine_tuned_from
 from progan_tf.gan.model import ProGAN, recipe_options
 from progan_tf.gan.networks import ProgressiveDiscriminator, ProgressiveGenerator
 from progan_tf.gan.schedule import Phase, Schedule
@@ -107,6 +113,10 @@ class ProGANFamily(ModelFamily):
     ['4x4 stable', '8x8 fade-in', '8x8 stable']
     """
 
+    # ``init`` is not safe to change on resume, although a checkpoint's weights replace the init
+    # weights: the run's record (run.json, the export's "fine_tuned_from") would then name a
+    # model the run did not start from, and a different --init with --resume is most likely
+    # a mistake (another --out was meant, or a fresh start from the new model).
     safe_on_resume = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir")
     loss_columns = ("resolution", "fading", "alpha", "d_loss", "g_loss", "wasserstein",
                     "gradient_penalty")
@@ -166,13 +176,20 @@ class ProGANFamily(ModelFamily):
         """The options as compared on resume, batch sizes keyed by ``int``."""
         values = super().comparable(config)
         values["batch_sizes"] = {int(k): int(v) for k, v in config.batch_sizes.items()}
+        if values.get("init") not in (None, BUNDLED):  # a folder, however it is spelled
+            values["init"] = os.path.realpath(os.path.expanduser(str(values["init"])))
         return values
 
     def export_phase(self, schedule: Schedule, state: dict, run_dir: Path,
                      allow_fade_in: bool = False) -> tuple[Phase, dict]:
-        """See :func:`stage_to_export`; a fade-in's alpha goes into ``metadata.json``."""
+        """See :func:`stage_to_export`; a fade-in's alpha goes into ``metadata.json``.
+
+        So does, for a fine-tuning run, what it was fine-tuned from (``"fine_tuned_from"``).
+        """
         phase, alpha = stage_to_export(schedule, state, run_dir, allow_fade_in)
-        return phase, ({"alpha": round(alpha, 4)} if phase.fading else {})
+        extra = {"alpha": round(alpha, 4)} if phase.fading else {}
+        origin = fine_tuned_from(run_dir)
+        return phase, ({**extra, "fine_tuned_from": origin} if origin else extra)
 
     def export(self, model: ProGAN, out_dir: Path, metadata: dict, overwrite: bool,
                protect: tuple) -> Path:

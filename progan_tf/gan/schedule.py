@@ -4,7 +4,8 @@ Training visits 4x4 (stable), then for every next resolution a *fade* phase (alp
 a *stable* phase, each ``kimg_per_phase`` thousand images long.  Everything that depends on
 "where are we" -- the stage, alpha, the batch size, whether the optimizer is reset -- is
 derived from one number, the images shown so far, so resuming from a checkpoint needs nothing
-else.
+else.  Fine-tuning a trained model (``grow=False``) skips the growing: one stable phase at the
+final resolution.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Phase:
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-    """Phases from 4x4 up to ``resolution``.
+    """Phases from 4x4 up to ``resolution``, or one stable phase at it (``grow=False``).
 
     Args:
         resolution: Final resolution, a power of two from 4 to 1024.
@@ -65,6 +66,9 @@ class Schedule:
             :data:`DEFAULT_BATCH_SIZES`).
         final_kimg: Length of the last stable phase (default ``None``: ``kimg_per_phase``);
             lets the final resolution train longer than the intermediate ones.
+        grow: Grow from 4x4 (default ``True``); ``False``: a single stable phase at
+            ``resolution`` of ``final_kimg`` (else ``kimg_per_phase``) thousand images, with that
+            resolution's batch size -- fine-tuning a model trained at that resolution.
 
     Raises:
         DatasetError: (a ``ValueError``) naming the first invalid argument.
@@ -73,12 +77,15 @@ class Schedule:
     >>> schedule = Schedule(16, kimg_per_phase=1, final_kimg=3)
     >>> [phase.name for phase in schedule.phases][-2:], schedule.total_images
     (['16x16 fade-in', '16x16 stable'], 7000)
+    >>> [phase.name for phase in Schedule(16, 1, final_kimg=3, grow=False).phases]
+    ['16x16 stable']
     """
 
     resolution: int
     kimg_per_phase: float = 100.0
     batch_sizes: dict = dataclasses.field(default_factory=dict)
     final_kimg: float | None = None
+    grow: bool = True
 
     def __post_init__(self) -> None:
         """Check the arguments (``DatasetError``, a ``ValueError``, names the first bad one)."""
@@ -101,6 +108,8 @@ class Schedule:
                                    f"a resolution (use 4, 8, 16, ..., 1024)")
             check_whole_number(size, f"batch size for {resolution}x{resolution}",
                                error=DatasetError)
+        if not isinstance(self.grow, bool):
+            raise DatasetError(f"grow must be True or False. Received: grow={self.grow!r}")
 
     def batch_size(self, resolution: int) -> int:
         """The minibatch size at ``resolution`` (given, else the default)."""
@@ -111,8 +120,10 @@ class Schedule:
         """Every phase, in order: 4x4 stable, then fade-in and stable per resolution."""
         phases, start = [], 0
         resolutions = [4 * 2 ** level for level in range(int(math.log2(self.resolution)) - 1)]
+        if not self.grow:  # fine-tuning: the final resolution's stable phase only
+            resolutions = [self.resolution]
         for resolution in resolutions:
-            for fading in ((False,) if resolution == 4 else (True, False)):
+            for fading in ((False,) if resolution == 4 or not self.grow else (True, False)):
                 kimg = self.kimg_per_phase
                 if resolution == self.resolution and not fading and self.final_kimg is not None:
                     kimg = self.final_kimg
@@ -135,10 +146,14 @@ class Schedule:
         return self.phases[-1]
 
     def to_dict(self) -> dict:
-        """The schedule as JSON-serialisable values (``state.json``, ``metadata.json``)."""
-        return {"resolution": self.resolution, "kimg_per_phase": self.kimg_per_phase,
-                "batch_sizes": {str(k): v for k, v in self.batch_sizes.items()},
-                "final_kimg": self.final_kimg}
+        """The schedule as JSON-serialisable values (``state.json``, ``metadata.json``).
+
+        ``grow`` is written only when ``False``, so a growing schedule reads as before.
+        """
+        values = {"resolution": self.resolution, "kimg_per_phase": self.kimg_per_phase,
+                  "batch_sizes": {str(k): v for k, v in self.batch_sizes.items()},
+                  "final_kimg": self.final_kimg}
+        return values if self.grow else {**values, "grow": False}
 
     @classmethod
     def from_dict(cls, config: dict) -> Schedule:
@@ -146,4 +161,4 @@ class Schedule:
         return cls(resolution=int(config["resolution"]),
                    kimg_per_phase=float(config["kimg_per_phase"]),
                    batch_sizes={int(k): int(v) for k, v in config.get("batch_sizes", {}).items()},
-                   final_kimg=config.get("final_kimg"))
+                   final_kimg=config.get("final_kimg"), grow=bool(config.get("grow", True)))

@@ -28,6 +28,7 @@ from typing import Any
 from progan_tf.checks import check_choice, check_number, check_whole_number
 from progan_tf.constants import AUGMENT_OPS, AUGMENTS, CROPS, LOSSES, PRECISIONS
 from progan_tf.errors import DatasetError, TrainingInterrupted
+from progan_tf.gan import finetune
 from progan_tf.gan.family import PROGAN, build_model
 from progan_tf.gan.schedule import Schedule
 from progan_tf.training import loop, runs
@@ -58,6 +59,17 @@ class TrainConfig:
     * ``command`` and ``out_dir`` -- what was typed and where the folder is now.
 
     ``run.json`` itself is written once, when the run starts.
+
+    Fine-tuning: ``init`` (default ``None``: random weights) names a trained model to start
+    from, ``"bundled"`` or an export folder with its ``generator.keras`` and
+    ``discriminator.keras`` (``progan-tf export``).  The run then takes the export's
+    architecture (``resolution``, ``latent_dim``, ``fmap_base``, ``fmap_max``, ``fmap_decay``,
+    ``mbstd_group_size``; a value set to something else is refused), its three networks start
+    from the export's weights with fresh optimizers, and the schedule skips growing: one
+    stable phase at that resolution of ``final_kimg`` (else ``kimg_per_phase``) thousand
+    images.  See :mod:`progan_tf.gan.finetune`.  ``run.json`` stores ``init`` as
+    ``"bundled"`` or the folder's absolute path; resuming with another ``init`` is refused
+    like any other difference.
 
     Example:
     >>> config = TrainConfig(data_dir="faces", out_dir="run", resolution=8)
@@ -93,10 +105,11 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     jit_compile: bool = False
     precision: str = "float32"
+    init: str | None = None
     command: str = ""
 
     def schedule(self) -> Schedule:
-        """The progressive schedule these options describe.
+        """The progressive schedule these options describe (one phase when fine-tuning).
 
         Raises:
             DatasetError: for an invalid resolution, phase length or batch size.
@@ -111,7 +124,8 @@ class TrainConfig:
             except (TypeError, ValueError):
                 raise DatasetError(f"batch_sizes must map resolutions (4, 8, 16, ...) to batch "
                                    f"sizes. Received: batch_sizes={self.batch_sizes!r}") from None
-        return Schedule(self.resolution, self.kimg_per_phase, batch_sizes, self.final_kimg)
+        return Schedule(self.resolution, self.kimg_per_phase, batch_sizes, self.final_kimg,
+                        grow=self.init is None)
 
     def augment_ops(self) -> tuple[str, ...]:
         """The augmentations ``augment_policy`` names, in the order they are applied.
@@ -178,6 +192,10 @@ class TrainConfig:
         if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
             raise DatasetError(f"data_dir must name a folder of images. Received: "
                                f"data_dir={self.data_dir!r}")
+        if self.init is not None and (not isinstance(self.init, (str, os.PathLike))
+                                      or not str(self.init)):
+            raise DatasetError(f"init must be None, 'bundled' or an export folder. Received: "
+                               f"init={self.init!r}")
 
     def to_json(self) -> str:
         """The options as ``run.json`` stores them."""
@@ -253,11 +271,13 @@ def train(config: TrainConfig, resume: bool = False, strategy: Any = None,
         The run folder.
 
     Raises:
-        DatasetError: for invalid options or unusable training images.
+        DatasetError: for invalid options, unusable training images, or an ``init`` export
+            that cannot be used or that the options contradict.
         RunDirectoryError: for a run folder that does not fit the request (in use, holding
             another run, damaged), naming what to do.
         TrainingInterrupted: after SIGINT/SIGTERM, once the checkpoint is written.
     """
+    config, init_callbacks = finetune.prepare(config, resume)  # init: the export's options
     return loop.train(PROGAN, config, resume=resume, strategy=strategy,
                       stop_after_images=stop_after_images, progress=progress,
-                      extra_callbacks=extra_callbacks, log_every=log_every)
+                      extra_callbacks=(*init_callbacks, *extra_callbacks), log_every=log_every)
