@@ -35,6 +35,7 @@ from progan_tf import fileio
 from progan_tf.constants import BUNDLED
 from progan_tf.errors import DatasetError, RunDirectoryError
 from progan_tf.training import runs
+from progan_tf.training.distribute import is_chief
 from progan_tf.training.export import FORMAT, METADATA
 
 __all__ = ["ARCHITECTURE", "INIT_FILE", "InitExport", "InitWeights", "fine_tuned_from",
@@ -346,8 +347,9 @@ class InitWeights(keras.callbacks.Callback):
         if self.loaded or int(self.model.images_shown.numpy()) != 0:
             return
         export = self.init if isinstance(self.init, InitExport) else read_init(self.init)
-        load_weights(self.model, export)
-        fileio.write_json(self.run_dir / INIT_FILE, export.summary())
+        load_weights(self.model, export)  # on every worker: each holds the networks
+        if is_chief(self.model.distribute_strategy):  # only the chief writes into the run
+            fileio.write_json(self.run_dir / INIT_FILE, export.summary())
         self.loaded = True
 
 
