@@ -219,3 +219,14 @@ def test_fmap_decay_sets_widths_per_stage():
     assert [slower.width(stage) for stage in range(1, 5)] == [32, 32, 22, 16]
     assert slower.get_config()["fmap_decay"] == 0.5
     assert ProgressiveGenerator.from_config(slower.get_config()).width(3) == 22
+
+
+def test_the_progress_text_shows_adas_probability_once_it_is_above_zero():
+    from progan_tf.gan.family import PROGAN
+
+    phase = Phase(index=0, resolution=8, fading=False, start_images=0, num_images=1000,
+                  batch_size=8)
+    logs = {"alpha": 1.0, "d_loss": 0.1, "g_loss": 0.2, "augment_p": 0.0}
+    assert PROGAN.describe_step(phase, logs) == "8x8 stable alpha=1.00 d=0.100 g=0.200"
+    assert PROGAN.describe_step(phase, {**logs, "augment_p": 0.125}).endswith(" p=0.12")
+

@@ -167,10 +167,12 @@ class ProGANFamily(ModelFamily):
                 f"{'fade' if phase.fading else 'stable'}")
 
     def describe_step(self, phase: Phase, logs: dict) -> str:
-        """``8x8 fade alpha=0.50 d=0.123 g=0.456``."""
-        return (f"{phase.resolution}x{phase.resolution} {'fade' if phase.fading else 'stable'} "
+        """``8x8 fade alpha=0.50 d=0.123 g=0.456``, and ADA's ``p=0.12`` once it is above 0."""
+        text = (f"{phase.resolution}x{phase.resolution} {'fade' if phase.fading else 'stable'} "
                 f"alpha={float(logs['alpha']):.2f} d={float(logs['d_loss']):.3f} "
                 f"g={float(logs['g_loss']):.3f}")
+        probability = float(logs.get("augment_p", 0.0))
+        return text + (f" p={probability:.2f}" if probability > 0 else "")
 
     def comparable(self, config: Any) -> dict:
         """The options as compared on resume, batch sizes keyed by ``int``."""
