@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from progan_tf import fileio
-from progan_tf.errors import DatasetError
+from progan_tf.errors import DatasetError, TrainingInterrupted
 from progan_tf.gan.train import TrainConfig, read_run_config, train
 from progan_tf.training import checkpoint
 from progan_tf.training.data import load_image_folder
@@ -176,4 +176,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except TrainingInterrupted as stopped:  # Ctrl-C/SIGTERM: saved; the same command resumes
+        raise SystemExit(f"bench/ablation.py: {stopped}; rerun the same command to go on") from None
