@@ -149,13 +149,13 @@ class Budget(keras.callbacks.Callback):
     the resolution it reached, upscaled to the final one: what its user would have.
     """
 
-    def __init__(self, quality, seconds, held_out, seed):
+    def __init__(self, seconds, held_out, seed):
         super().__init__()
-        self.quality, self.seconds, self.held_out, self.seed = quality, seconds, held_out, seed
+        self.seconds, self.held_out, self.seed = seconds, held_out, seed
         self.fired, self.final = False, None
 
     def on_train_batch_end(self, batch, logs=None):
-        if not self.fired and self.quality.train_seconds >= self.seconds:
+        if not self.fired and self.model.training_clock.train_seconds >= self.seconds:
             self.fired = True
             self.model.stop_training = True
             signal.raise_signal(signal.SIGINT)  # the run's checkpointer: no further fit()
@@ -171,8 +171,8 @@ class Budget(keras.callbacks.Callback):
         if model.phase.resolution < self.held_out.shape[1]:
             phase += ", upscaled"
         self.final = {"kimg": int(model.images_shown.numpy()) / 1000, "phase": phase,
-                      "train_minutes": self.quality.train_seconds / 60,
-                      "cpu_minutes": self.quality.cpu_seconds / 60,
+                      "train_minutes": model.training_clock.train_seconds / 60,
+                      "cpu_minutes": model.training_clock.cpu_seconds / 60,
                       "swd": {int(level): value for level, value in swd.items()}}
 
 
@@ -189,7 +189,7 @@ def run(args, name, config, held_out, floor):
     quality = QualityLog(out, held_out, floor, config.resolution,
                          every_kimg=args.eval_every_kimg, num_images=len(held_out),
                          seed=args.seed)
-    budget = Budget(quality, args.minutes * 60, held_out, args.seed)
+    budget = Budget(args.minutes * 60, held_out, args.seed)
     print(f"training {name} for {args.minutes:g} min", file=sys.stderr, flush=True)
     try:
         train(config, progress=False, extra_callbacks=[quality, budget])
