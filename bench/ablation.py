@@ -179,4 +179,5 @@ if __name__ == "__main__":
     try:
         main()
     except TrainingInterrupted as stopped:  # Ctrl-C/SIGTERM: saved; the same command resumes
-        raise SystemExit(f"bench/ablation.py: {stopped}; rerun the same command to go on") from None
+        raise SystemExit(f"bench/ablation.py: stopped by {stopped.signal}; the checkpoint is "
+                         f"saved and the same command resumes the run") from None
