@@ -11,6 +11,7 @@ Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
 from __future__ import annotations
 
 __all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
+           "ENCODER_REFINE_RESTARTS", "ENCODER_REFINE_STEPS", "ENCODER_TRAIN_STEPS",
            "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
@@ -90,3 +91,17 @@ def grid_columns(count: int, ncols: int | None = None) -> int:
         while ncols * ncols < count:
             ncols += 1
     return max(1, min(ncols, count))
+
+# ---------------------------------------------------------------------------------------------
+# Encoders (instant inversion)
+# ---------------------------------------------------------------------------------------------
+
+ENCODER_REFINE_STEPS = 60
+"""Steps of the short search that refines an encoder's latent (``recover_latent(...,
+init="encoder")``, the fast path of ``progan-tf invert`` and the demo)."""
+
+ENCODER_REFINE_RESTARTS = 2
+"""Restarts of that search: the encoder's latent and latents near it."""
+
+ENCODER_TRAIN_STEPS = 5000
+"""Default length of ``progan-tf train-encoder``, in steps."""

@@ -14,6 +14,10 @@ Two ways to do it:
   pyramid, perceptual features of VGG16 or of a discriminator trained with
   :mod:`progan_tf.gan`), and keeps the best latent found -- also when you interrupt it (Ctrl-C,
   the notebook's stop button) or the loss turns NaN.
+* ``recover_latent(..., init="encoder")`` is the fast path: an encoder trained for the
+  generator (:mod:`~progan_tf.recovery.encoder`; one ships for the bundled generator) predicts
+  a latent in one forward pass and a short search refines it. ``progan-tf train-encoder``
+  (:mod:`~progan_tf.recovery.encoder_training`) trains one for any generator.
 
 One idea per module:
 
@@ -25,6 +29,10 @@ One idea per module:
 * :mod:`~progan_tf.recovery.losses` -- the losses, as objects;
 * :mod:`~progan_tf.recovery.features` -- the networks feature losses compare by;
 * :mod:`~progan_tf.recovery.starts` -- seeded starting latents;
+* :mod:`~progan_tf.recovery.encoder` -- encoders: the network, its folder, the generator's
+  fingerprint, and :func:`plan_search` (the fast path where an encoder exists);
+* :mod:`~progan_tf.recovery.encoder_training` -- training one (imports the training package,
+  so nothing here imports it);
 * :mod:`~progan_tf.recovery.result` -- :class:`RecoveryResult`, its pictures and files.
 
 :func:`psnr` and :func:`ssim`, the scores a result reports, and the Laplacian pyramid of the
@@ -49,6 +57,14 @@ from __future__ import annotations
 
 from progan_tf.errors import RecoveryError
 from progan_tf.metrics.similarity import psnr, ssim
+from progan_tf.recovery.encoder import (
+                                        ENCODER_FILES,
+                                        Encoder,
+                                        SearchPlan,
+                                        generator_fingerprint,
+                                        load_encoder,
+                                        plan_search,
+)
 from progan_tf.recovery.features import discriminator_extractor, perceptual_extractor
 from progan_tf.recovery.losses import (
                                        LOSSES,
@@ -69,12 +85,14 @@ from progan_tf.recovery.starts import RECOVERY_STREAM, starting_latents
 from progan_tf.recovery.tutorial import find_closest_latent_vector
 
 __all__ = [
+    "ENCODER_FILES",
     "LOSSES",
     "PRESETS",
     "PRIORS",
     "RECOVERY_STREAM",
     "RESULT_FILES",
     "DiscriminatorLoss",
+    "Encoder",
     "FunctionLoss",
     "LaplacianLoss",
     "MeanAbsoluteError",
@@ -84,11 +102,15 @@ __all__ = [
     "RecoveryLoss",
     "RecoveryResult",
     "RecoverySettings",
+    "SearchPlan",
     "SSIMLoss",
     "WeightedLoss",
     "discriminator_extractor",
     "find_closest_latent_vector",
+    "generator_fingerprint",
+    "load_encoder",
     "perceptual_extractor",
+    "plan_search",
     "psnr",
     "recover_latent",
     "ssim",

@@ -35,6 +35,7 @@ from progan_tf.images import load_image, single_image, to_uint8
 from progan_tf.metrics.similarity import psnr, ssim
 from progan_tf.recovery import losses, starts
 from progan_tf.recovery.compiled import SEARCHES, CompiledSearch, SearchOptions
+from progan_tf.recovery.encoder import encoder_for
 from progan_tf.recovery.result import RecoveryResult
 from progan_tf.recovery.settings import RecoverySettings, settings_for
 
@@ -52,6 +53,7 @@ def recover_latent(
     seed: int = 0,
     progress: bool = True,
     initial_latents: Any = None,
+    init: Any = None,
     callback: Callable[[int, np.ndarray], None] | None = None,
     **overrides: Any,
 ) -> RecoveryResult:
@@ -87,6 +89,11 @@ def recover_latent(
         progress: Show a progress bar (tqdm: a widget in notebooks, text in terminals).
         initial_latents: ``[D]`` or ``[n, D]`` latents for the first ``n <= restarts``
             restarts; the rest are random.
+        init: Start from an encoder's prediction instead (the fast path): ``"encoder"``, the
+            encoder shipped for the bundled generator, or a folder written by ``progan-tf
+            train-encoder`` (or an :class:`~progan_tf.recovery.encoder.Encoder`). The first
+            restart starts at its latent, the others near it. Unless ``settings`` says
+            otherwise, the search is then the short refinement of the ``"encoder"`` preset.
         callback: Called after every step as ``callback(step, losses)`` with the
             ``[restarts]`` losses, e.g. for a live plot (in bursts of ``steps_per_execution``
             steps). Raising ``KeyboardInterrupt`` in it stops the search like Ctrl-C.
@@ -100,7 +107,8 @@ def recover_latent(
         ``stopped_reason`` say so).
 
     Raises:
-        RecoveryError: For an invalid or unknown option, or if no step produced a finite loss.
+        RecoveryError: For an invalid or unknown option, if no step produced a finite loss, or
+            if ``init`` names no encoder or one trained for another generator.
         LatentError: If ``initial_latents`` has the wrong shape or values.
 
     Example:
@@ -114,9 +122,14 @@ def recover_latent(
     ...                           progress=False)
     >>> tutorial.loss_history.shape
     (20, 1)
+    >>> from progan_tf.recovery.settings import PRESETS
+    >>> fast = recover_latent(generator, target, init="encoder", progress=False)
+    >>> fast.loss_history.shape == (PRESETS["encoder"].steps, PRESETS["encoder"].restarts)
+    True
     """
     # Set up: the options, the generator as a function of latents, the target and the loss.
-    settings = settings_for(settings, overrides)
+    settings = settings_for("encoder" if settings is None and init is not None else settings,
+                            overrides)
     seed = starts.check_seed(seed)
     if callback is not None and not callable(callback):
         raise RecoveryError(f"callback must be callable, got {type(callback).__name__}")
@@ -125,8 +138,13 @@ def recover_latent(
     loss = losses.get(settings.loss)
     steps, restarts, every = settings.steps, settings.restarts, settings.frames_every
 
-    # Starting latents: the caller's first, then seeded random ones; on the sphere if that is
-    # the prior, so that step 0 scores the very latents the search starts from.
+    # Starting latents: the encoder's prediction and latents near it, or the caller's first,
+    # then seeded random ones; on the sphere if that is the prior, so that step 0 scores the
+    # very latents the search starts from.
+    if init is not None:
+        if initial_latents is not None:
+            raise RecoveryError("pass init (an encoder) or initial_latents, not both")
+        initial_latents = encoder_for(generator, init).starts(target, restarts, seed)
     start = starts.initial_latents(initial_latents, restarts, latent_dim, seed)
     if settings.prior == "sphere":
         start = starts.to_sphere(start, math.sqrt(latent_dim)).numpy()

@@ -19,7 +19,12 @@ import dataclasses
 from typing import Any
 
 from progan_tf.checks import check_number, check_whole_number
-from progan_tf.constants import RECOVERY_RESTARTS, RECOVERY_STEPS
+from progan_tf.constants import (
+    ENCODER_REFINE_RESTARTS,
+    ENCODER_REFINE_STEPS,
+    RECOVERY_RESTARTS,
+    RECOVERY_STEPS,
+)
 from progan_tf.errors import RecoveryError
 from progan_tf.recovery import losses
 
@@ -169,11 +174,16 @@ PRESETS = {
                                  prior_weight=None, learning_rate=0.01, lr_rampup=0.0,
                                  lr_rampdown=0.0, noise=0.0),
     "photo": RecoverySettings(loss="laplacian"),
+    "encoder": RecoverySettings(steps=ENCODER_REFINE_STEPS, restarts=ENCODER_REFINE_RESTARTS,
+                                learning_rate=0.1, lr_rampup=0.0, noise=0.0),
 }
 """Named settings: ``"default"``; ``"tutorial"``, the TF Hub progan-128 tutorial's recipe (one
 latent, Adam at 0.01 without ramps or noise, mean absolute error and its norm penalty, 200
 steps; start it where the tutorial does with ``initial_latents=``); ``"photo"``, the defaults
-with the Laplacian-pyramid loss, which suits real photos better than MSE."""
+with the Laplacian-pyramid loss, which suits real photos better than MSE; ``"encoder"``, the short
+refinement of an encoder's latent (``recover_latent(..., init="encoder")`` uses it unless told
+otherwise): few steps and restarts, a smaller learning rate without ramp-up, no noise -- the
+search starts near its answer instead of exploring."""
 
 
 def settings_for(settings: RecoverySettings | str | None,
