@@ -5,8 +5,11 @@
     progan-tf train        DATA_DIR --resolution 64 --out runs/NAME [--resume]
     progan-tf export       RUN_DIR OUT_DIR [--overwrite --allow-fade-in]
     progan-tf evaluate     --model HANDLE --real DATA_DIR [--out metrics.json --json]
-    progan-tf invert       PHOTO --model HANDLE [--steps --restarts --loss --no-face-crop] --out DIR
+    progan-tf invert       PHOTO --model HANDLE [--steps --restarts --loss --no-face-crop]
+                           [--encoder DIR | --full-search] --out DIR
+    progan-tf train-encoder --model HANDLE --out DIR [--data FACES --minutes --steps --resume]
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
+                           [--full-search]
 
 Mistakes a user can make end in one line on stderr (``progan-tf: error: ...``) and exit status
 2; Ctrl-C ends with status 130 (SIGTERM during ``train``, after its checkpoint: 143).  Output
@@ -90,7 +93,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unusable output path at once: before TensorFlow loads and any work starts."""
     if args.command in ("generate", "interpolate") or (args.command == "evaluate" and args.out):
         _check_output_file(args.out)
-    elif args.command in ("train", "invert", "demo"):
+    elif args.command in ("train", "invert", "demo", "train-encoder"):
         _check_output_folder(args.out)
     elif args.command == "export":  # the export's own rules are checked by cmd_export
         _check_output_folder(Path(args.out_dir).expanduser().parent)
@@ -268,18 +271,26 @@ def _invert_target(args: argparse.Namespace, size: tuple[int, int]) -> Any:
 
 
 def cmd_invert(args: argparse.Namespace) -> None:
-    """``progan-tf invert``: the latent whose image comes closest to a photo, with its files."""
+    """``progan-tf invert``: the latent whose image comes closest to a photo, with its files.
+
+    The fast path (an encoder's latent, then a short search) where an encoder exists for the
+    model, else the full search (:func:`~progan_tf.recovery.encoder.plan_search`).
+    """
     import progan_tf as pt
+    from progan_tf.recovery.encoder import plan_search
 
     generator = pt.load_generator(args.model)
+    plan = plan_search(generator, args.encoder, args.full_search, args.steps, args.restarts)
     target = _invert_target(args, generator.image_shape[:2])
     extractor = pt.perceptual_extractor() if args.loss == "perceptual" else None
-    result = pt.recover_latent(generator, target, steps=args.steps, restarts=args.restarts,
-                               loss=args.loss, feature_extractor=extractor, seed=args.seed)
+    result = pt.recover_latent(generator, target, steps=plan.steps, restarts=plan.restarts,
+                               loss=args.loss, feature_extractor=extractor, seed=args.seed,
+                               init=plan.init)
     written = result.save(args.out, zoom=args.zoom)  # file name -> path
     state = "interrupted; best so far" if result.interrupted else "done"
-    print(f"{state}: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} in "
-          f"{result.wall_time:.1f} s; wrote {', '.join(written)} to {Path(args.out).expanduser()}")
+    print(f"{state} ({plan.label}, {plan.steps} steps x {plan.restarts} restarts): PSNR "
+          f"{result.psnr:.2f} dB, SSIM {result.ssim:.3f} in {result.wall_time:.1f} s; wrote "
+          f"{', '.join(written)} to {Path(args.out).expanduser()}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -287,15 +298,63 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from progan_tf.demo import run_demo
 
     result = run_demo(args.out, args.model, seed=args.seed, steps=args.steps,
-                      restarts=args.restarts, frames=args.frames, overwrite=args.overwrite)
+                      restarts=args.restarts, frames=args.frames, overwrite=args.overwrite,
+                      encoder=args.encoder, full_search=args.full_search)
     print(f"demo done in {result.seconds:.0f} s; wrote:")
     for path in result.files():
         print(f"  {path}")
     print(f"open {result.index.resolve().as_uri()}")
 
 
+_ENCODER_OPTIONS = {"data": "data_dir", "crop": "crop", "holdout": "holdout", "steps": "steps",
+                    "minutes": "minutes", "batch_size": "batch_size",
+                    "real_batch_size": "real_batch_size", "latent_weight": "latent_weight",
+                    "learning_rate": "learning_rate", "seed": "seed",
+                    "checkpoint_minutes": "checkpoint_minutes", "model": "model"}
+
+
+def cmd_train_encoder(args: argparse.Namespace) -> int:
+    """``progan-tf train-encoder``: trains (or resumes) an encoder for a generator."""
+    import dataclasses
+    import signal
+
+    from progan_tf.constants import ENCODER_TRAIN_STEPS
+    from progan_tf.errors import OptionError, TrainingInterrupted
+    from progan_tf.recovery.encoder_training import (
+        EncoderConfig,
+        read_encoder_run,
+        train_encoder,
+    )
+
+    given = {field: getattr(args, option) for option, field in _ENCODER_OPTIONS.items()
+             if getattr(args, option) is not None}
+    given["command"] = "progan-tf " + " ".join(sys.argv[1:])
+    if args.resume:  # the run's options, with those given on the command line
+        config = dataclasses.replace(read_encoder_run(args.out), **given)
+    elif args.model is None:
+        raise OptionError("train-encoder needs --model (the generator to train an encoder for), "
+                          "e.g. --model bundled")
+    else:
+        config = EncoderConfig(out_dir=args.out, **{"steps": ENCODER_TRAIN_STEPS, **given})
+    try:
+        run_dir = train_encoder(config, resume=args.resume, stop_after_steps=args.stop_after_steps)
+    except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
+        print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
+        return 128 + getattr(signal, stopped.signal, signal.SIGINT)
+    from progan_tf.recovery.encoder import is_encoder_folder
+
+    if is_encoder_folder(run_dir):
+        print(f"encoder saved in {run_dir}; use it with: progan-tf invert PHOTO --model "
+              f"{config.model} --encoder {run_dir}")
+    else:
+        print(f"session ended with a checkpoint in {run_dir}; continue with: progan-tf "
+              f"train-encoder --out {run_dir} --resume")
+    return 0
+
+
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
-            "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo}
+            "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo,
+            "train-encoder": cmd_train_encoder}
 
 
 def _import_tensorflow_quietly() -> None:

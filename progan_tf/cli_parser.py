@@ -25,6 +25,9 @@ from progan_tf.constants import (
     CROPS,
     DEFAULT_MODEL,
     DISTRIBUTE_STRATEGIES,
+    ENCODER_REFINE_RESTARTS,
+    ENCODER_REFINE_STEPS,
+    ENCODER_TRAIN_STEPS,
     INTERPOLATION_METHODS,
     LOSSES,
     PRECISIONS,
@@ -133,8 +136,66 @@ def _add_zoom(parser: argparse.ArgumentParser) -> None:
                              "whole factor that makes each picture at least 128 px)")
 
 
+def _add_search(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--steps``/``--restarts`` and the choice between the fast path and the full search."""
+    parser.add_argument("--steps", type=_positive_int, default=None,
+                        help=f"{what}steps (default {ENCODER_REFINE_STEPS} after an encoder, "
+                             f"{RECOVERY_STEPS} for the full search)")
+    parser.add_argument("--restarts", type=_positive_int, default=None,
+                        help=f"{what}restarts optimised at once (default "
+                             f"{ENCODER_REFINE_RESTARTS} after an encoder, {RECOVERY_RESTARTS} "
+                             f"for the full search)")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--encoder", default=None, metavar="DIR",
+                       help="start from this encoder's latent (a 'progan-tf train-encoder' "
+                            "folder); default: the encoder shipped for the bundled model, when "
+                            "the model is that one")
+    start.add_argument("--full-search", action="store_true",
+                       help="search from random latents only, even where an encoder exists "
+                            "(slower; the fast path is an encoder's latent plus a short search)")
+
+
+def _add_train_encoder(commands: Any) -> None:
+    p = commands.add_parser("train-encoder", help="train an encoder for instant inversion",
+                            description="Train an encoder (image -> latent) for a generator, "
+                                        "with the generator frozen: on generated pairs (latent "
+                                        "and image must come back) and, with --data, on real "
+                                        "faces (the image must come back). Checkpoints "
+                                        "atomically; Ctrl-C saves and stops; --resume "
+                                        "continues. The encoder is written into --out, for "
+                                        "'invert --encoder' and recover_latent(init=DIR).")
+    p.add_argument("--model", default=None,
+                   help="the generator: TF Hub/Kaggle handle, local SavedModel folder, or "
+                        "'bundled' (needed for a new run; --resume uses the run's)")
+    p.add_argument("--out", required=True, help="run folder (new, or existing with --resume)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out (options not given are the run's)")
+    p.add_argument("--data", default=None, help="folder of real faces to train on too")
+    p.add_argument("--crop", choices=CROPS, default=None,
+                   help=f"framing of the real faces (default {CROPS[0]})")
+    p.add_argument("--holdout", type=_seed, default=None,
+                   help="leave the last N faces (sorted by path) out, as training did")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help=f"training steps in all (default {ENCODER_TRAIN_STEPS})")
+    p.add_argument("--minutes", type=_positive_float, default=None,
+                   help="or stop after this much training time in all (all sessions)")
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="generated pairs per step (default 4)")
+    p.add_argument("--real-batch-size", type=_positive_int, default=None,
+                   help="real faces per step (default 12)")
+    p.add_argument("--latent-weight", type=_non_negative_float, default=None,
+                   help="weight of the latent loss against the pixel loss (default 0.05)")
+    p.add_argument("--learning-rate", type=_positive_float, default=None,
+                   help="Adam's learning rate (default 0.001)")
+    p.add_argument("--seed", type=_seed, default=None)
+    p.add_argument("--checkpoint-minutes", type=_positive_float, default=None,
+                   help="minutes between checkpoints (default 5)")
+    p.add_argument("--stop-after-steps", type=_positive_int, default=None,
+                   help="end this session after that many steps in all (resume later)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``progan-tf`` parser with its seven commands.
+    """The ``progan-tf`` parser with its eight commands.
 
     Returns:
         An :class:`argparse.ArgumentParser`; ``parse_args`` gives a namespace whose ``command``
@@ -274,8 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "and metrics.json.")
     p.add_argument("photo", help="image path or http(s) URL")
     _add_model(p)
-    p.add_argument("--steps", type=_positive_int, default=RECOVERY_STEPS)
-    p.add_argument("--restarts", type=_positive_int, default=RECOVERY_RESTARTS)
+    _add_search(p, "")
     p.add_argument("--loss", choices=INVERT_LOSSES, default=INVERT_LOSSES[0],
                    help="perceptual needs VGG16's ImageNet weights (online)")
     p.add_argument("--face-crop", action=argparse.BooleanOptionalAction, default=None,
@@ -285,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     _add_zoom(p)
     p.add_argument("--out", required=True, help="output folder")
+
+    _add_train_encoder(commands)
 
     p = commands.add_parser("demo", help="samples, a walk and a recovered photo on one web page",
                             description="The whole toolkit on one page, offline: a sample grid, a "
@@ -297,10 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="progan-tf-demo",
                    help="output folder (default: progan-tf-demo); new, empty or an earlier demo's")
     p.add_argument("--seed", type=_seed, default=0, help="latent seed (same seed, same pictures)")
-    p.add_argument("--steps", type=_positive_int, default=RECOVERY_STEPS,
-                   help=f"recovery steps (default {RECOVERY_STEPS})")
-    p.add_argument("--restarts", type=_positive_int, default=RECOVERY_RESTARTS,
-                   help=f"recovery restarts optimised at once (default {RECOVERY_RESTARTS})")
+    _add_search(p, "recovery ")
     p.add_argument("--frames", type=_at_least_two, default=50,
                    help="walk frames from one keyframe to the next (default 50)")
     p.add_argument("--overwrite", action="store_true",

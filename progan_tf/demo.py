@@ -41,9 +41,10 @@ import numpy as np
 import progan_tf as pt
 from progan_tf import fileio
 from progan_tf.checks import check_whole_number
-from progan_tf.constants import BUNDLED, RECOVERY_RESTARTS, RECOVERY_STEPS, grid_columns
+from progan_tf.constants import BUNDLED, grid_columns
 from progan_tf.demo_page import render_page
 from progan_tf.errors import DemoError, RunDirectoryError
+from progan_tf.recovery.encoder import plan_search
 
 __all__ = ["MARKER", "DemoError", "DemoResult", "run_demo"]
 
@@ -89,11 +90,13 @@ def run_demo(
     model: Any = BUNDLED,
     *,
     seed: int = 0,
-    steps: int = RECOVERY_STEPS,
-    restarts: int = RECOVERY_RESTARTS,
+    steps: int | None = None,
+    restarts: int | None = None,
     frames: int = 50,
     overwrite: bool = False,
     progress: bool = True,
+    encoder: Any = None,
+    full_search: bool = False,
 ) -> DemoResult:
     """Samples, a hypersphere walk and the latent recovery of a real face, on one page.
 
@@ -102,15 +105,19 @@ def run_demo(
         model: A handle for :func:`~progan_tf.generator.load_generator` (``"bundled"`` works
             offline), or a loaded :class:`~progan_tf.generator.Generator`.
         seed: Seeds the sampled latents and the recovery's starting latents.
-        steps: Steps of the latent recovery (:func:`~progan_tf.recovery.recover_latent`). The
-            defaults take 15-20 s for a 32x32 model the size of the bundled one on two busy CPU
-            cores; the whole demo, start-up included, about half a minute.
-        restarts: Starting latents the recovery optimises at once.
+        steps: Steps of the latent recovery (:func:`~progan_tf.recovery.recover_latent`):
+            by default the fast path's short refinement where an encoder exists for the model
+            (the bundled one has one), else the full search's
+            (:func:`~progan_tf.recovery.encoder.plan_search`).
+        restarts: Starting latents the recovery optimises at once (default: as for ``steps``).
         frames: Frames from one keyframe of the walk to the next; the looping GIF has
             ``3 * (frames - 1)`` frames, played at 25 fps.
         overwrite: Also write into a non-empty folder that no demo made (replacing the demo's
             files only).
         progress: Print what is being done to stderr, with a progress bar for the recovery.
+        encoder: Start the recovery from this encoder (a ``progan-tf train-encoder`` folder)
+            rather than the bundled model's.
+        full_search: Search from random latents even where an encoder exists.
 
     Returns:
         The paths of everything written.
@@ -130,8 +137,10 @@ def run_demo(
     """
     began = time.perf_counter()
     seed = check_whole_number(seed, "seed", minimum=0, error=DemoError)
-    steps = check_whole_number(steps, "steps", error=DemoError)
-    restarts = check_whole_number(restarts, "restarts", error=DemoError)
+    if steps is not None:
+        steps = check_whole_number(steps, "steps", error=DemoError)
+    if restarts is not None:
+        restarts = check_whole_number(restarts, "restarts", error=DemoError)
     frames = check_whole_number(frames, "frames", minimum=2, error=DemoError)
     folder = Path(out_dir).expanduser()
     _check_folder(folder, overwrite)  # before the slow model load: fail fast, leave nothing
@@ -139,6 +148,7 @@ def run_demo(
 
     say(f"loading model {model if isinstance(model, str) else getattr(model, 'handle', model)}")
     generator = model if isinstance(model, pt.Generator) else pt.load_generator(model)
+    plan = plan_search(generator, encoder, full_search, steps, restarts)  # before any writing
     _make_folder(folder)
     paths = {name: folder / name for name in _FILE_NAMES}
 
@@ -159,9 +169,9 @@ def run_demo(
     target, box = pt.face_crop(photo, size=generator.image_shape[:2], return_box=True)
     pt.save_image(_with_box(photo, box), paths["photo.png"])
 
-    say(f"recovering its latent ({steps} steps x {restarts} restarts)")
-    recovery = pt.recover_latent(generator, target, steps=steps, restarts=restarts, loss=LOSS,
-                                 seed=seed, progress=progress)
+    say(f"recovering its latent ({plan.label}: {plan.steps} steps x {plan.restarts} restarts)")
+    recovery = pt.recover_latent(generator, target, steps=plan.steps, restarts=plan.restarts,
+                                 loss=LOSS, seed=seed, progress=progress, init=plan.init)
     recovery.save(folder)  # target, recovered, comparison PNGs, search.gif, metrics.json, latent
 
     seconds = time.perf_counter() - began
