@@ -20,7 +20,15 @@ The rows are
   ``--steps``;
 * ``classic MAE, equal time``: the tutorial's loop for as many steps as fit in
   ``recover_latent``'s mean seconds per target (from its measured seconds per step);
-* ``recover_latent, 1 restart``: the compiled step without the restarts.
+* ``recover_latent, 1 restart``: the compiled step without the restarts;
+* ``encoder alone``: the latent an encoder trained for the generator predicts in one forward
+  pass (``--encoder``; by default the one shipped for the bundled model when ``--handle`` is
+  ``bundled``), rendered -- no search;
+* ``encoder + refinement``: ``recover_latent(init=encoder)``, the fast path of ``progan-tf
+  invert``: the encoder's latent and ``--refine-restarts - 1`` latents near it refined for
+  ``--refine-steps`` steps (the ``"encoder"`` preset).
+
+The encoder rows are left out (with a note) when no encoder belongs to the generator.
 
 Every method starts target ``i`` from the same latent (``recover_latent``'s first restart), so
 the rows differ by their optimiser, not by the luck of the start. The classic loop does not
@@ -39,11 +47,13 @@ their steps). ``ms/restart-step`` divides ``ms/step`` by the restarts each step 
     .venv/bin/python bench/recover.py                          # 32 + 32 targets, 300 steps
     .venv/bin/python bench/recover.py --quick                  # 4 + 4 targets, 30 steps
     .venv/bin/python bench/recover.py --handle /tmp/celeba32-export --out recover.json
+    .venv/bin/python bench/recover.py --handle /tmp/export --encoder runs/encoder  # its encoder
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -67,6 +77,9 @@ RECOVERED_PSNR = 30.0  # dB: a known-latent target counts as recovered at or abo
 PSNR_MARGIN = 3.0  # dB that recover_latent must beat the classic recipe by on real faces
 RECOVERED_SHARE = 0.9
 SPEEDUP = 3.0
+ENCODER_MARGIN = 3.0  # dB that the encoder alone may fall short of recover_latent on real faces
+REFINE_TIME_SHARE = 0.25  # encoder + refinement must take at most this share of its time
+QUICK_REFINE_STEPS = 10
 SETS = ("real", "known")
 
 
@@ -81,7 +94,7 @@ class Method:
 
     key: str  # its name in the JSON output
     label: str
-    kind: str  # "classic" or "recover"
+    kind: str  # "classic", "recover", "encoder" (alone) or "refine" (encoder + refinement)
     loss: str
     steps: int
     restarts: int = 1
@@ -132,7 +145,7 @@ class Summary:
 
     @property
     def ms_per_restart_step(self) -> float:
-        return self.ms_per_step / self.method.restarts
+        return self.ms_per_step / self.method.restarts if self.method.steps else math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,6 +173,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "used (default: the CelebA folder the shipped model was trained on)")
     parser.add_argument("--crop", choices=("celeba", "center", "none"), default="celeba",
                         help="crop of the real faces, as in training (default celeba)")
+    parser.add_argument("--encoder", default=None,
+                        help="encoder folder for the encoder rows (default: the one shipped for "
+                             "the bundled model, if it belongs to --handle)")
+    parser.add_argument("--refine-steps", type=int, default=None,
+                        help="steps of the encoder + refinement row (default: the fast path's, "
+                             f"quick {QUICK_REFINE_STEPS})")
+    parser.add_argument("--refine-restarts", type=int, default=None,
+                        help="restarts of the encoder + refinement row (default: the fast "
+                             "path's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the table and every per-target number to this JSON file")
@@ -168,6 +190,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         QUICK_STEPS if args.quick else FULL_STEPS)
     args.num_targets = args.num_targets if args.num_targets is not None else (
         QUICK_TARGETS if args.quick else FULL_TARGETS)
+    from progan_tf.constants import ENCODER_REFINE_RESTARTS, ENCODER_REFINE_STEPS
+
+    args.refine_steps = args.refine_steps if args.refine_steps is not None else (
+        QUICK_REFINE_STEPS if args.quick else ENCODER_REFINE_STEPS)
+    if args.refine_restarts is None:
+        args.refine_restarts = ENCODER_REFINE_RESTARTS
+    if args.refine_steps < 1 or args.refine_restarts < 1:
+        parser.error(f"--refine-steps and --refine-restarts must be at least 1, got "
+                     f"{args.refine_steps} and {args.refine_restarts}")
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}; try --steps {FULL_STEPS}")
     if args.num_targets < 1:
@@ -181,14 +212,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def methods(steps: int) -> list[Method]:
-    """The rows run on every target in the first pass (the equal-time row comes after)."""
-    return [
+def methods(steps: int, refine: tuple[int, int] | None = None) -> list[Method]:
+    """The rows run on every target in the first pass (the equal-time row comes after).
+
+    ``refine``: ``(steps, restarts)`` of the encoder + refinement row; ``None`` leaves out
+    both encoder rows.
+    """
+    rows = [
         Method("classic_mae", "classic MAE (tutorial)", "classic", "mae", steps),
         Method("classic_mse", "classic MSE", "classic", "mse", steps),
         Method("recover_latent", "recover_latent", "recover", "mse", steps, RESTARTS),
         Method("recover_latent_1", "recover_latent, 1 restart", "recover", "mse", steps, 1),
     ]
+    if refine is not None:
+        rows += [Method("encoder", "encoder alone", "encoder", "mse", 0),
+                 Method("encoder_refine", "encoder + refinement", "refine", "mse", *refine)]
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,15 +341,15 @@ def run_classic(generator, target: Target, method: Method) -> Outcome:
                  np.diff(recorder.call_times).tolist())
 
 
-def run_recover(generator, target: Target, method: Method) -> Outcome:
-    """``recover_latent`` with its defaults; a callback times the steps."""
+def run_recover(generator, target: Target, method: Method, encoder=None) -> Outcome:
+    """``recover_latent`` with its defaults (or from ``encoder``); a callback times the steps."""
     from progan_tf.recovery import recover_latent
 
     step_times: list[tuple[int, float]] = []
     began = time.perf_counter()
     result = recover_latent(
         generator, target.image, steps=method.steps, restarts=method.restarts, loss=method.loss,
-        seed=target.start_seed, progress=False,
+        seed=target.start_seed, progress=False, init=encoder if method.kind == "refine" else None,
         callback=lambda step, losses: step_times.append((step, time.perf_counter())))
     seconds = time.perf_counter() - began
     return score(method, target, result.latent, result.image, seconds, result.wall_time,
@@ -352,17 +391,36 @@ def score(method: Method, target: Target, latent: np.ndarray, image: np.ndarray,
                    ssim(image, target.image), cosine, seconds, loop_seconds, steady)
 
 
-def run(generator, target: Target, method: Method) -> Outcome:
+def run_encoder(generator, target: Target, method: Method, encoder) -> Outcome:
+    """The encoder's latent of the target, rendered: one forward pass each, no search."""
+    began = time.perf_counter()
+    latent = encoder.predict(target.image)[0]
+    image = generator(latent[np.newaxis]).numpy()[0]
+    seconds = time.perf_counter() - began
+    return score(method, target, latent, image, seconds, seconds, [])
+
+
+def run(generator, target: Target, method: Method, encoder=None) -> Outcome:
     """Runs one method on one target."""
-    runner = run_classic if method.kind == "classic" else run_recover
-    return runner(generator, target, method)
+    if method.kind == "classic":
+        return run_classic(generator, target, method)
+    if method.kind == "encoder":
+        return run_encoder(generator, target, method, encoder)
+    return run_recover(generator, target, method, encoder)
 
 
-def warm_up(generator, target: Target) -> None:
-    """A few untimed steps of each kind, so first-call costs do not land on one row."""
-    for method in (Method("warm", "", "classic", "mae", 3),
-                   Method("warm", "", "recover", "mse", 3, RESTARTS)):
-        run(generator, target, method)
+def warm_up(generator, target: Target, first_pass: list[Method], encoder=None) -> None:
+    """A few untimed steps of each kind, so first-call costs do not land on one row.
+
+    The encoder + refinement row is warmed with its own restarts, as ``recover_latent`` was:
+    in use the fast path's search is traced once per session, like the full search's.
+    """
+    warm = [Method("warm", "", "classic", "mae", 3), Method("warm", "", "recover", "mse", 3,
+                                                            RESTARTS)]
+    warm += [dataclasses.replace(method, steps=min(method.steps, 3) or 0)
+             for method in first_pass if method.kind in ("encoder", "refine")]
+    for method in warm:
+        run(generator, target, method, encoder)
 
 
 def equal_time_steps(summaries: dict[str, Summary], outcomes: list[Outcome]) -> int:
@@ -394,7 +452,8 @@ def summarise(method: Method, outcomes: list[Outcome]) -> Summary:
         cosine_mean=float(np.mean([o.cosine for o in known])) if known else math.nan,
         recovered=sum(o.psnr >= RECOVERED_PSNR for o in known), known_targets=len(known),
         seconds_per_target=float(np.mean([o.seconds for o in mine])),
-        ms_per_step=1000 * float(np.mean([o.loop_seconds / o.steps for o in mine])),
+        ms_per_step=1000 * float(np.mean([o.loop_seconds / o.steps for o in mine]))
+        if method.steps else math.nan,
         steady_ms_per_step=1000 * float(np.mean([o.steady_step_seconds for o in mine])))
 
 
@@ -412,10 +471,12 @@ def format_table(rows: list[Summary]) -> str:
         for name in SETS:
             cells += [f"{row.psnr_mean[name]:.2f}", f"{row.psnr_median[name]:.2f}",
                       f"{row.ssim_mean[name]:.3f}", f"{row.ssim_median[name]:.3f}"]
+        steps = bool(row.method.steps)  # the encoder alone takes no steps
         cells += [f"{row.cosine_mean:.3f}", f"{row.recovered}/{row.known_targets} "
                   f"({100 * share:.0f}%)", f"{row.seconds_per_target:.2f}",
-                  f"{row.ms_per_step:.2f}", f"{row.steady_ms_per_step:.2f}",
-                  f"{row.ms_per_restart_step:.3f}"]
+                  f"{row.ms_per_step:.2f}" if steps else "-",
+                  f"{row.steady_ms_per_step:.2f}" if steps else "-",
+                  f"{row.ms_per_restart_step:.3f}" if steps else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -459,6 +520,36 @@ def check_targets(summaries: dict[str, Summary]) -> list[dict]:
                      f"(tracing included where it happens): {single_speedup:.2f}x; steady state "
                      f"{single.steady_ms_per_step:.2f} vs {classic.steady_ms_per_step:.2f} ms: "
                      f"{classic.steady_ms_per_step / single.steady_ms_per_step:.2f}x"},
+    ] + encoder_checks(summaries)
+
+
+def encoder_checks(summaries: dict[str, Summary]) -> list[dict]:
+    """Issue 13's targets on real faces, against recover_latent's defaults (if measured).
+
+    The encoder alone within ``ENCODER_MARGIN`` dB; encoder + refinement at least as good in at
+    most ``REFINE_TIME_SHARE`` of the seconds per target.
+    """
+    if "encoder" not in summaries:
+        return []
+    recover, alone = summaries["recover_latent"], summaries["encoder"]
+    refined = summaries["encoder_refine"]
+    gap = alone.psnr_mean["real"] - recover.psnr_mean["real"]
+    gain = refined.psnr_mean["real"] - recover.psnr_mean["real"]
+    share = refined.seconds_per_target / recover.seconds_per_target
+    return [
+        {"requirement": f"encoder alone: real-face mean PSNR within {ENCODER_MARGIN:g} dB of "
+                        f"recover_latent's",
+         "passed": bool(gap >= -ENCODER_MARGIN),
+         "measured": f"encoder {alone.psnr_mean['real']:.2f} dB vs recover_latent "
+                     f"{recover.psnr_mean['real']:.2f} dB: {gap:+.2f} dB, in "
+                     f"{alone.seconds_per_target * 1000:.0f} ms per target"},
+        {"requirement": f"encoder + refinement: real-face mean PSNR >= recover_latent's in <= "
+                        f"{REFINE_TIME_SHARE:g} of its time per target",
+         "passed": bool(gain >= 0 and share <= REFINE_TIME_SHARE),
+         "measured": f"{refined.psnr_mean['real']:.2f} vs {recover.psnr_mean['real']:.2f} dB "
+                     f"({gain:+.2f} dB) in {refined.seconds_per_target:.2f} vs "
+                     f"{recover.seconds_per_target:.2f} s per target ({share:.2f} of its time; "
+                     f"{refined.method.steps} steps x {refined.method.restarts} restarts)"},
     ]
 
 
@@ -480,9 +571,12 @@ def estimate_full_run(summaries: list[Summary]) -> float:
 
     Each row's per-target cost is split into a fixed part (tracing, rendering, scoring) and
     steady steps, and the steps are scaled to the default; the equal-time row costs what
-    recover_latent does.
+    recover_latent does; the encoder rows, whose steps do not follow ``--steps``, cost what
+    they cost here.
     """
     def full_seconds(row: Summary) -> float:
+        if row.method.kind in ("encoder", "refine"):
+            return row.seconds_per_target
         fixed = max(0.0, row.seconds_per_target
                     - row.method.steps * row.steady_ms_per_step / 1000)
         return fixed + FULL_STEPS * row.steady_ms_per_step / 1000
@@ -541,16 +635,38 @@ def describe_setup(generator, args: argparse.Namespace, files: list[str], total:
 # --------------------------------------------------------------------------------------------
 
 
+def find_encoder(generator, args: argparse.Namespace):
+    """The encoder of the encoder rows and a note on it, or ``None`` and why there is none.
+
+    ``--encoder`` must belong to the generator (else the one-line error of ``recover_latent``);
+    without it, the encoder shipped for the bundled model is used if it belongs to it.
+    """
+    from progan_tf.recovery.encoder import encoder_for, matching_encoder
+
+    encoder = (encoder_for(generator, args.encoder) if args.encoder is not None
+               else matching_encoder(generator))
+    if encoder is None:
+        return None, ("encoder rows: left out (no encoder belongs to this generator; train one "
+                      "with progan-tf train-encoder and pass --encoder DIR)")
+    metadata = encoder.metadata
+    return encoder, (f"encoder: {encoder.source} ({metadata.get('parameters', '?')} weights, "
+                     f"{metadata.get('steps', '?')} steps, "
+                     f"{metadata.get('train_seconds', 0) / 60:.0f} min of training); refinement "
+                     f"{args.refine_steps} steps x {args.refine_restarts} restarts")
+
+
 def run_benchmark(args: argparse.Namespace) -> tuple[str, dict]:
     """Runs every method on every target; returns the report and the JSON document."""
     files, total = real_face_files(args.real_dir, args.num_targets)
     from progan_tf import load_generator
 
     generator = load_generator(args.handle)
+    encoder, encoder_note = find_encoder(generator, args)
     targets = build_targets(generator, args, files)
-    warm_up(generator, targets[0])
+    first_pass = methods(args.steps, None if encoder is None else (args.refine_steps,
+                                                                   args.refine_restarts))
+    warm_up(generator, targets[0], first_pass, encoder)
 
-    first_pass = methods(args.steps)
     from tqdm.auto import tqdm
 
     # A long run (about an hour by default): show which searches are done, on stderr.
@@ -559,7 +675,7 @@ def run_benchmark(args: argparse.Namespace) -> tuple[str, dict]:
         outcomes = []
         for target in targets:
             for method in first_pass:
-                outcomes.append(run(generator, target, method))
+                outcomes.append(run(generator, target, method, encoder))
                 bar.update()
         summaries = {method.key: summarise(method, outcomes) for method in first_pass}
         equal = Method("classic_equal", "classic MAE, equal time", "classic", "mae",
@@ -569,10 +685,12 @@ def run_benchmark(args: argparse.Namespace) -> tuple[str, dict]:
             bar.update()
     summaries[equal.key] = summarise(equal, outcomes)
 
-    order = ["classic_mae", "classic_mse", "recover_latent", "classic_equal", "recover_latent_1"]
-    rows = [summaries[key] for key in order]
+    order = ["classic_mae", "classic_mse", "recover_latent", "classic_equal", "recover_latent_1",
+             "encoder", "encoder_refine"]
+    rows = [summaries[key] for key in order if key in summaries]
     checks = check_targets(summaries)
-    report = "\n\n".join([describe_setup(generator, args, files, total), format_table(rows),
+    report = "\n\n".join([describe_setup(generator, args, files, total) + "\n" + encoder_note,
+                          format_table(rows),
                           format_checks(checks, summaries["recover_latent"].method,
                                         args.quick)])
     estimate = estimate_full_run(rows)
@@ -585,7 +703,9 @@ def run_benchmark(args: argparse.Namespace) -> tuple[str, dict]:
                   "image_shape": list(generator.image_shape), "steps": args.steps,
                   "num_targets": args.num_targets, "seed": args.seed,
                   "real_dir": str(args.real_dir), "real_files": [Path(f).name for f in files],
-                  "crop": args.crop, "quick": args.quick},
+                  "crop": args.crop, "quick": args.quick,
+                  "encoder": None if encoder is None else encoder.source,
+                  "refine_steps": args.refine_steps, "refine_restarts": args.refine_restarts},
         "methods": [{**asdict(row.method), "psnr_mean": row.psnr_mean,
                      "psnr_median": row.psnr_median, "ssim_mean": row.ssim_mean,
                      "ssim_median": row.ssim_median, "cosine_mean": row.cosine_mean,

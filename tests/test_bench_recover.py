@@ -1,7 +1,8 @@
 """Smoke test for ``bench/recover.py``, so the latent recovery benchmark cannot silently rot.
 
 One ``--quick`` run (2 + 2 targets) on a tiny stand-in generator (16-d latents, 16x16 images)
-and a temporary folder of made-up "faces" is shared by the checks; its JSON output is checked
+with an encoder trained for it in a few steps, and a temporary folder of made-up "faces", is
+shared by the checks; its JSON output is checked
 against its printed table, so the two cannot drift apart. The options and the real-face loader
 are tested in-process.
 """
@@ -24,7 +25,7 @@ from progan_tf.errors import DatasetError
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "recover.py"
 ROWS = ("classic MAE (tutorial)", "classic MSE", "recover_latent", "classic MAE, equal time",
-        "recover_latent, 1 restart")
+        "recover_latent, 1 restart", "encoder alone", "encoder + refinement")
 QUICK_TARGETS, QUICK_STEPS = 2, 30  # --quick's 30 steps, with 2 + 2 targets to stay fast
 FACE_SIZES = [(45, 55), (40, 50), (60, 73), (45, 55), (50, 50), (38, 47)]  # (width, height)
 
@@ -55,12 +56,17 @@ def quick_run(tmp_path_factory, faces_dir):
     from progan_tf.testing import build_tf2_saved_model
 
     work = tmp_path_factory.mktemp("bench_recover")
+    from progan_tf.recovery.encoder_training import EncoderConfig, train_encoder
+
     model = build_tf2_saved_model(work / "tiny", latent_dim=16, image_shape=(16, 16, 3))
+    encoder = train_encoder(EncoderConfig(model=str(model), out_dir=str(work / "encoder"),
+                                          steps=2, batch_size=2, width=4, max_width=8),
+                            progress=False)
     out = work / "recover.json"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--num-targets", str(QUICK_TARGETS), "--handle",
-         str(model), "--real-dir", str(faces_dir), "--out", str(out)],
+         str(model), "--real-dir", str(faces_dir), "--encoder", str(encoder), "--out", str(out)],
         capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout, json.loads(out.read_text())
@@ -70,11 +76,13 @@ def test_quick_run_prints_every_row_with_its_steps(quick_run):
     output, document = quick_run
     rows = _table_rows(output)
     assert set(ROWS) <= set(rows), output
+    restarts = {"recover_latent": 8, "encoder + refinement": 2}
+    steps = {"encoder alone": 0, "encoder + refinement": 10, "classic MAE, equal time": None}
     for label in ROWS:
-        restarts = 8 if label == "recover_latent" else 1
-        assert int(rows[label][2]) == restarts
-        if label != "classic MAE, equal time":
-            assert int(rows[label][1]) == QUICK_STEPS
+        assert int(rows[label][2]) == restarts.get(label, 1)
+        if steps.get(label, QUICK_STEPS) is not None:
+            assert int(rows[label][1]) == steps.get(label, QUICK_STEPS)
+    assert rows["encoder alone"][14:] == ["-", "-", "-"]  # no steps, so no time per step
     assert int(rows["classic MAE, equal time"][1]) >= 1
     assert "latent 16 -> 16x16 RGB" in output
     assert "QUICK mode" in output
@@ -116,6 +124,8 @@ def test_table_agrees_with_the_per_target_numbers(quick_run):
         assert cells[12].startswith(f"{recovered}/{QUICK_TARGETS} ")
         seconds = np.mean([o["seconds"] for o in mine])
         assert float(cells[13]) == pytest.approx(seconds, abs=0.006)
+        if method["steps"] == 0:
+            continue
         ms_per_step = 1000 * np.mean([o["loop_seconds"] / o["steps"] for o in mine])
         assert float(cells[16]) == pytest.approx(ms_per_step / method["restarts"], rel=0.01,
                                                  abs=6e-4)
@@ -139,6 +149,10 @@ def test_verdicts_follow_from_the_numbers(quick_run):
         recover["recovered"] / recover["known_targets"] >= 0.9,
         classic["ms_per_step"] / recover["ms_per_step"] >= 3.0,
         classic["ms_per_step"] / by_key["recover_latent_1"]["ms_per_step"] >= 3.0,
+        by_key["encoder"]["psnr_mean"]["real"] >= recover["psnr_mean"]["real"] - 3.0,
+        (by_key["encoder_refine"]["psnr_mean"]["real"] >= recover["psnr_mean"]["real"]
+         and by_key["encoder_refine"]["seconds_per_target"]
+         <= 0.25 * recover["seconds_per_target"]),
     ]
     assert [check["passed"] for check in document["targets"]] == expected
     verdicts = [line.split(":")[0] for line in output.splitlines()
@@ -190,8 +204,10 @@ def test_quick_defaults_and_explicit_options():
     bench = _load_bench_module()
     quick = bench.parse_args(["--quick"])
     assert (quick.steps, quick.num_targets, quick.handle) == (30, 4, "bundled")
+    assert (quick.refine_steps, quick.refine_restarts, quick.encoder) == (10, 2, None)
     full = bench.parse_args([])
     assert (full.steps, full.num_targets) == (300, 32)
+    assert (full.refine_steps, full.refine_restarts) == (60, 2)
     mixed = bench.parse_args(["--quick", "--steps", "12", "--num-targets", "2"])
     assert (mixed.steps, mixed.num_targets) == (12, 2)
 
@@ -201,6 +217,7 @@ def test_quick_defaults_and_explicit_options():
     (["--steps", "-5"], "--steps must be at least 1, got -5"),
     (["--seed", "-1"], "--seed must be >= 0"),
     (["--crop", "square"], "invalid choice: 'square'"),
+    (["--refine-steps", "0"], "--refine-steps and --refine-restarts must be at least 1"),
 ])
 def test_bad_options_are_refused(argv, message, capsys):
     bench = _load_bench_module()
@@ -226,3 +243,16 @@ def test_command_line_error_is_one_line_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "error: --real-dir" in result.stderr
     assert "missing' does not exist or is not a folder" in result.stderr
+
+
+def test_encoder_rows_are_left_out_without_an_encoder(tmp_path):
+    from progan_tf.generator import load_generator
+    from progan_tf.testing import build_tf2_saved_model
+
+    bench = _load_bench_module()
+    generator = load_generator(build_tf2_saved_model(tmp_path / "g", latent_dim=16,
+                                                     image_shape=(16, 16, 3)))
+    encoder, note = bench.find_encoder(generator, bench.parse_args(["--quick"]))
+    assert encoder is None and "left out" in note and "--encoder DIR" in note
+    assert [m.key for m in bench.methods(30)][-1] == "recover_latent_1"
+    assert [m.key for m in bench.methods(30, (10, 2))][-2:] == ["encoder", "encoder_refine"]
