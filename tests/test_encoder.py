@@ -7,6 +7,7 @@ generator.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -22,12 +23,12 @@ from progan_tf.recovery import recover_latent
 from progan_tf.recovery.encoder import (
     ENCODER_FILES,
     ENCODER_FORMAT,
-    generator_fingerprint,
     is_encoder_folder,
     load_encoder,
     plan_search,
 )
 from progan_tf.recovery.encoder_training import EncoderConfig, read_encoder_run, train_encoder
+from progan_tf.recovery.fingerprint import fingerprint_mismatch, generator_fingerprint
 
 STEPS = 12
 
@@ -126,8 +127,8 @@ def test_damaged_or_missing_encoder_files_are_one_line(trained, tmp_path):
 
 def test_fingerprint_tells_generators_apart(tiny, other):
     again = load_generator(tiny[0])
-    assert encoding.fingerprint_mismatch(generator_fingerprint(tiny[1]), again) is None
-    problem = encoding.fingerprint_mismatch(generator_fingerprint(tiny[1]), other)
+    assert fingerprint_mismatch(generator_fingerprint(tiny[1]), again) is None
+    problem = fingerprint_mismatch(generator_fingerprint(tiny[1]), other)
     assert problem and "other pictures" in problem
 
 
@@ -229,6 +230,9 @@ def test_folders_that_cannot_hold_a_new_training_are_refused(trained, tiny, othe
         train_encoder(config, generator=tiny[1], progress=False)
     with pytest.raises(RunDirectoryError, match="trains an encoder for"):
         train_encoder(config, resume=True, generator=other, progress=False)
+    with pytest.raises(RunDirectoryError, match=r"other options: seed 9 \(run: 1\)"):
+        train_encoder(dataclasses.replace(config, seed=9), resume=True, generator=tiny[1],
+                      progress=False)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")

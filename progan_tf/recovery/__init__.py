@@ -29,10 +29,11 @@ One idea per module:
 * :mod:`~progan_tf.recovery.losses` -- the losses, as objects;
 * :mod:`~progan_tf.recovery.features` -- the networks feature losses compare by;
 * :mod:`~progan_tf.recovery.starts` -- seeded starting latents;
-* :mod:`~progan_tf.recovery.encoder` -- encoders: the network, its folder, the generator's
-  fingerprint, and :func:`plan_search` (the fast path where an encoder exists);
-* :mod:`~progan_tf.recovery.encoder_training` -- training one (imports the training package,
-  so nothing here imports it);
+* :mod:`~progan_tf.recovery.encoder` -- encoders: the network, its folder, and
+  :func:`plan_search` (the fast path where an encoder exists);
+* :mod:`~progan_tf.recovery.fingerprint` -- which generator an encoder belongs to;
+* :mod:`~progan_tf.recovery.encoder_training` and :mod:`~progan_tf.recovery.encoder_family` --
+  training one (they import the training package, so nothing here imports them);
 * :mod:`~progan_tf.recovery.result` -- :class:`RecoveryResult`, its pictures and files.
 
 :func:`psnr` and :func:`ssim`, the scores a result reports, and the Laplacian pyramid of the
@@ -61,11 +62,11 @@ from progan_tf.recovery.encoder import (
                                         ENCODER_FILES,
                                         Encoder,
                                         SearchPlan,
-                                        generator_fingerprint,
                                         load_encoder,
                                         plan_search,
 )
 from progan_tf.recovery.features import discriminator_extractor, perceptual_extractor
+from progan_tf.recovery.fingerprint import generator_fingerprint
 from progan_tf.recovery.losses import (
                                        LOSSES,
                                        DiscriminatorLoss,

@@ -47,12 +47,12 @@ from progan_tf.constants import (
 )
 from progan_tf.errors import ModelLoadError, RecoveryError, one_line
 from progan_tf.images import load_image, single_image
+from progan_tf.recovery.fingerprint import fingerprint_mismatch
 from progan_tf.recovery.starts import starting_latents
 
 __all__ = ["ENCODER_FILES", "ENCODER_FORMAT", "Encoder", "SearchPlan", "SphereProjection",
-           "build_encoder", "bundled_encoder_folder", "encoder_for", "fingerprint_mismatch",
-           "generator_fingerprint", "is_encoder_folder", "load_encoder", "matching_encoder",
-           "plan_search"]
+           "build_encoder", "bundled_encoder_folder", "encoder_for", "is_encoder_folder",
+           "load_encoder", "matching_encoder", "plan_search"]
 
 ENCODER_FORMAT = "progan-tf encoder 1"
 """The ``format`` tag of ``encoder.json``."""
@@ -60,10 +60,6 @@ ENCODER_FORMAT = "progan-tf encoder 1"
 ENCODER_FILES = ("encoder.keras", "encoder.json")
 """The files of an encoder folder: the network, then its description (written last)."""
 
-PROBE_LATENTS = 4  # fixed latents the fingerprint renders
-PROBE_SIDE = 4  # each image average-pooled to PROBE_SIDE x PROBE_SIDE x 3 numbers
-PROBE_TOLERANCE = 0.01  # largest difference of a pooled value between runs of one generator
-PROBE_SEED = 0x66707274  # "fprt": the stream of the probe latents, no one else's seed
 START_SPREAD = 0.5
 """How far from the encoder's latent the other restarts of a search start: the prediction's
 direction plus this much of a random unit direction (0.5: about 27 degrees away)."""
@@ -124,72 +120,6 @@ def build_encoder(latent_dim: int, image_shape: tuple, width: int = 32,
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(latent_dim)(x)
     return keras.Model(images, SphereProjection()(x), name="encoder")
-
-
-# --------------------------------------------------------------------------------------------
-# Which generator an encoder belongs to
-# --------------------------------------------------------------------------------------------
-
-
-def _probe(generator: Any) -> np.ndarray:
-    """What ``generator`` makes of the probe latents, pooled: ``[PROBE_LATENTS, s, s, 3]``."""
-    latents = np.random.default_rng(PROBE_SEED).standard_normal(
-        (PROBE_LATENTS, int(generator.latent_dim))).astype(np.float32)
-    images = tf.convert_to_tensor(generator(latents), tf.float32)
-    return tf.image.resize(images, [PROBE_SIDE, PROBE_SIDE], method="area").numpy()
-
-
-def generator_fingerprint(generator: Any) -> dict:
-    """What identifies ``generator`` for an encoder: its sizes and what it computes.
-
-    ``probe`` is the generator's images of four fixed latents, each averaged down to 4x4x3
-    numbers (rounded to 4 decimals), so two loads of one generator agree wherever they come
-    from (a folder, a copy, a URL), and any other generator -- retrained, fine-tuned, another
-    resolution -- differs. ``digest`` is a short hash of it, for people.
-
-    Args:
-        generator: A :class:`~progan_tf.generator.Generator` (or any callable with
-            ``latent_dim`` and ``image_shape`` mapping latents to images in [0, 1]).
-
-    Returns:
-        ``{"latent_dim", "image_shape", "digest", "probe"}``, JSON-ready.
-
-    Example:
-    >>> from progan_tf.generator import load_generator
-    >>> fingerprint = generator_fingerprint(load_generator("bundled"))
-    >>> fingerprint["latent_dim"], fingerprint["image_shape"], len(fingerprint["probe"])
-    (512, [32, 32, 3], 192)
-    """
-    probe = np.round(_probe(generator).ravel().astype(np.float64), 4)
-    digest = hashlib.sha256(np.round(probe, 2).tobytes()).hexdigest()[:12]
-    return {"latent_dim": int(generator.latent_dim),
-            "image_shape": [int(side) for side in generator.image_shape],
-            "digest": digest, "probe": probe.tolist()}
-
-
-def fingerprint_mismatch(recorded: dict, generator: Any) -> str | None:
-    """Why ``generator`` is not the one ``recorded`` describes (a phrase), or ``None``.
-
-    Args:
-        recorded: A :func:`generator_fingerprint` (from ``encoder.json``).
-        generator: The generator to compare.
-    """
-    if int(recorded["latent_dim"]) != int(generator.latent_dim):
-        return (f"it takes {recorded['latent_dim']}-d latents, this generator "
-                f"{generator.latent_dim}-d")
-    if [int(side) for side in recorded["image_shape"]] != list(generator.image_shape):
-        return (f"its generator makes {tuple(recorded['image_shape'])} images, this one "
-                f"{tuple(generator.image_shape)}")
-    probe = _probe(generator).ravel()
-    expected = np.asarray(recorded["probe"], np.float64)
-    if expected.shape != probe.shape:
-        return "its fingerprint is damaged"
-    difference = float(np.max(np.abs(probe - expected)))
-    if difference > PROBE_TOLERANCE:
-        return (f"this generator draws other pictures from the same latents (fingerprint "
-                f"{generator_fingerprint(generator)['digest']}, the encoder's "
-                f"{recorded['digest']}; largest difference {difference:.3f})")
-    return None
 
 
 # --------------------------------------------------------------------------------------------
