@@ -309,7 +309,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 _ENCODER_OPTIONS = {"data": "data_dir", "crop": "crop", "holdout": "holdout", "steps": "steps",
                     "minutes": "minutes", "batch_size": "batch_size",
                     "real_batch_size": "real_batch_size", "latent_weight": "latent_weight",
-                    "learning_rate": "learning_rate", "seed": "seed",
+                    "learning_rate": "learning_rate", "seed": "seed", "width": "width",
+                    "max_width": "max_width",
                     "checkpoint_minutes": "checkpoint_minutes", "model": "model"}
 
 

@@ -187,6 +187,11 @@ def _add_train_encoder(commands: Any) -> None:
                    help="weight of the latent loss against the pixel loss (default 0.05)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
                    help="Adam's learning rate (default 0.001)")
+    p.add_argument("--width", type=_positive_int, default=None,
+                   help="channels of the encoder's first convolutions (default 32)")
+    p.add_argument("--max-width", type=_positive_int, default=None,
+                   help="most channels of any convolution (default 96: 2.8 MB at 32x32; 80 "
+                        "keeps a 64x64 model's encoder under 3 MB)")
     p.add_argument("--seed", type=_seed, default=None)
     p.add_argument("--checkpoint-minutes", type=_positive_float, default=None,
                    help="minutes between checkpoints (default 5)")

@@ -76,7 +76,7 @@ def test_quick_run_prints_every_row_with_its_steps(quick_run):
     output, document = quick_run
     rows = _table_rows(output)
     assert set(ROWS) <= set(rows), output
-    restarts = {"recover_latent": 8, "encoder + refinement": 2}
+    restarts = {"recover_latent": 8}
     steps = {"encoder alone": 0, "encoder + refinement": 10, "classic MAE, equal time": None}
     for label in ROWS:
         assert int(rows[label][2]) == restarts.get(label, 1)
@@ -204,10 +204,10 @@ def test_quick_defaults_and_explicit_options():
     bench = _load_bench_module()
     quick = bench.parse_args(["--quick"])
     assert (quick.steps, quick.num_targets, quick.handle) == (30, 4, "bundled")
-    assert (quick.refine_steps, quick.refine_restarts, quick.encoder) == (10, 2, None)
+    assert (quick.refine_steps, quick.refine_restarts, quick.encoder) == (10, 1, None)
     full = bench.parse_args([])
     assert (full.steps, full.num_targets) == (300, 32)
-    assert (full.refine_steps, full.refine_restarts) == (60, 2)
+    assert (full.refine_steps, full.refine_restarts) == (250, 1)
     mixed = bench.parse_args(["--quick", "--steps", "12", "--num-targets", "2"])
     assert (mixed.steps, mixed.num_targets) == (12, 2)
 

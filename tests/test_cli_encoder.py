@@ -87,7 +87,7 @@ def test_train_resume_and_invert_with_the_encoder(tiny_model, photo, tmp_path):
     invert = ["invert", photo, "--model", tiny_model, "--no-face-crop"]
     fast = progan_tf(*invert, "--encoder", run, "--out", tmp_path / "fast")
     assert fast.returncode == 0, fast.stderr
-    assert "(encoder + refinement, 60 steps x 2 restarts)" in fast.stdout
+    assert "(encoder + refinement, 250 steps x 1 restarts)" in fast.stdout
     full = progan_tf(*invert, "--steps", 3, "--restarts", 1, "--out", tmp_path / "full")
     assert full.returncode == 0, full.stderr
     assert "(full search, 3 steps x 1 restarts)" in full.stdout  # no encoder for this model
@@ -99,9 +99,9 @@ def test_invert_takes_the_fast_path_on_the_bundled_model(photo, tmp_path):
     invert = ["invert", photo, "--model", "bundled", "--no-face-crop"]
     fast = progan_tf(*invert, "--out", tmp_path / "fast")
     assert fast.returncode == 0, fast.stderr
-    assert "(encoder + refinement, 60 steps x 2 restarts)" in fast.stdout
+    assert "(encoder + refinement, 250 steps x 1 restarts)" in fast.stdout
     metrics = json.loads((tmp_path / "fast" / "metrics.json").read_text())
-    assert (metrics["steps"], metrics["restarts"]) == (60, 2)
+    assert (metrics["steps"], metrics["restarts"]) == (250, 1)
     full = progan_tf(*invert, "--full-search", "--steps", 5, "--out", tmp_path / "full")
     assert full.returncode == 0, full.stderr
     assert "(full search, 5 steps x 8 restarts)" in full.stdout

@@ -175,7 +175,7 @@ PRESETS = {
                                  lr_rampdown=0.0, noise=0.0),
     "photo": RecoverySettings(loss="laplacian"),
     "encoder": RecoverySettings(steps=ENCODER_REFINE_STEPS, restarts=ENCODER_REFINE_RESTARTS,
-                                learning_rate=0.1, lr_rampup=0.0, noise=0.0),
+                                learning_rate=0.2, lr_rampup=0.0, noise=0.0),
 }
 """Named settings: ``"default"``; ``"tutorial"``, the TF Hub progan-128 tutorial's recipe (one
 latent, Adam at 0.01 without ramps or noise, mean absolute error and its norm penalty, 200
