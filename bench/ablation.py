@@ -29,12 +29,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
-import numpy as np
 
 from progan_tf import fileio
 from progan_tf.errors import DatasetError, TrainingInterrupted
 from progan_tf.gan.train import TrainConfig, read_run_config, train
-from progan_tf.training import checkpoint
+from progan_tf.training import checkpoint, quality
 from progan_tf.training.data import load_image_folder
 from progan_tf.training.quality import QualityLog, read_quality, time_to_quality
 
@@ -94,10 +93,7 @@ def config_for(args, loss, augment):
 def held_out_and_floor(args):
     """The held-out faces and as many training faces for the floor, at the final resolution."""
     folder = load_image_folder(args.data, args.resolution, crop="celeba")
-    held_out = folder.images[len(folder) - args.holdout:]
-    training = folder.images[:len(folder) - args.holdout]
-    pick = np.random.default_rng(args.seed).choice(len(training), len(held_out), replace=False)
-    return held_out, training[np.sort(pick)]
+    return quality.held_out_and_floor(folder.images, args.holdout, seed=args.seed)
 
 
 def run_recipe(args, loss, augment, held_out, floor_images):

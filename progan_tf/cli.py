@@ -151,7 +151,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         precision=args.precision, fmap_decay=args.fmap_decay, loss=args.loss,
         r1_gamma=args.r1_gamma, r1_interval=args.r1_interval, augment=args.augment,
         augment_policy=args.augment_policy, ada_target=args.ada_target, ada_kimg=args.ada_kimg,
-        init=args.init, command="progan-tf " + " ".join(sys.argv[1:]))
+        init=args.init, quality_every_kimg=args.quality_every_kimg,
+        quality_images=args.quality_images, command="progan-tf " + " ".join(sys.argv[1:]))
     stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
     try:
         run_dir = train(config, resume=args.resume, stop_after_images=stop,

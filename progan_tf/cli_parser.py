@@ -216,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--stop-after-kimg", type=_positive_float, default=None,
                    help="end this session after that many kimg in total (resume later)")
+    p.add_argument("--quality-every-kimg", type=_non_negative_float, default=0.0,
+                   help="at the final resolution, measure SWD against the --holdout images "
+                        "every N kimg into quality.csv, beside the real-vs-real floor "
+                        "(default 0: never)")
+    p.add_argument("--quality-images", type=_positive_int, default=1000,
+                   help="images per set for --quality-every-kimg (default 1000)")
     recipe = p.add_argument_group("recipe", "the loss, augmentation and widths")
     recipe.add_argument("--fmap-decay", type=_non_negative_float, default=1.0,
                         help="widths fmap_base / 2**(stage * decay), at most --fmap-max "
