@@ -19,7 +19,7 @@ from its own layer or the layers below it, and only their public names.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
-   ``explorer``.
+   ``edits``, ``explorer``.
 4. Training -- ``training`` (shared infrastructure), then ``gan`` (ProGAN, a family plugged into
    it). Inference never imports training at module level; what it needs from a trained network
    goes through a public seam (``ProgressiveDiscriminator.features``).
@@ -55,8 +55,8 @@ _EXPORTS = {
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
                      "OptionError", "OutputPathError", "ProganError", "RecoveryError",
                      "RedirectRefused", "RunDirectoryError", "TrainingInterrupted"], "errors"),
-    **dict.fromkeys(["direction_from_labels", "edit_latent", "edit_strip", "effect_size",
-                     "random_directions", "strip_effect", "visible_angle"], "directions"),
+    **dict.fromkeys(["direction_from_labels", "edit_latent", "random_directions"], "directions"),
+    **dict.fromkeys(["edit_strip", "effect_size", "strip_effect", "visible_angle"], "edits"),
     **dict.fromkeys(["Explorer", "explore"], "explorer"),
     **dict.fromkeys(["Generator", "load_generator"], "generator"),
     **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",

@@ -10,11 +10,11 @@ from progan_tf.constants import BUNDLED as BUNDLED
 from progan_tf.constants import PROGAN_128 as PROGAN_128
 from progan_tf.directions import direction_from_labels as direction_from_labels
 from progan_tf.directions import edit_latent as edit_latent
-from progan_tf.directions import edit_strip as edit_strip
-from progan_tf.directions import effect_size as effect_size
 from progan_tf.directions import random_directions as random_directions
-from progan_tf.directions import strip_effect as strip_effect
-from progan_tf.directions import visible_angle as visible_angle
+from progan_tf.edits import edit_strip as edit_strip
+from progan_tf.edits import effect_size as effect_size
+from progan_tf.edits import strip_effect as strip_effect
+from progan_tf.edits import visible_angle as visible_angle
 from progan_tf.errors import DatasetError as DatasetError
 from progan_tf.errors import DemoError as DemoError
 from progan_tf.errors import DownloadFailed as DownloadFailed

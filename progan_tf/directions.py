@@ -1,119 +1,40 @@
-"""Directions in latent space: find them, turn a latent along them, and measure what they do.
+"""Directions in latent space: find them and turn a latent along them.
 
-An *edit* moves a latent ``z`` along a direction ``n`` and looks at the faces on the way
-(InterFaceGAN, Shen et al. 2020). This module holds the computations notebook 04 and
-:func:`progan_tf.explore` share:
+An *edit* moves a latent along a direction and looks at the faces on the way (InterFaceGAN,
+Shen et al. 2020). This module finds directions -- :func:`direction_from_labels` (the unit
+normal of a linear classifier fitted on labelled latents, as notebook 04 does),
+:func:`random_directions`, and :func:`named_directions` (what :func:`progan_tf.explore` accepts)
+-- and applies them: :func:`edit_latent` turns a latent towards a direction by an **angle**.
+ProGAN normalises its input (pixel norm), so it only sees a latent's direction: what counts is
+how far an edit turns it, not how long a step is. How much an edit changes the *picture*, and
+which angle makes it visible, is measured by :mod:`progan_tf.edits`.
 
-* :func:`direction_from_labels` -- the unit normal of a linear classifier fitted on labelled
-  latents (least squares on the latents' directions, with an intercept);
-* :func:`random_directions` -- seeded random unit directions, to see what *any* direction does;
-* :func:`edit_latent` -- turns a latent towards a direction by an **angle**. ProGAN normalises its
-  input (pixel norm), so the generator only sees a latent's direction: what counts is how far
-  the edit turns it, not how long a step is. The latent keeps its length, so it stays on the
-  sphere the generator was trained on;
-* :func:`effect_size` and :func:`strip_effect` -- how much the picture changes, in 255ths of the
-  pixel range (:class:`Effect`);
-* :func:`visible_angle` -- the smallest turn whose change is visible
-  (:data:`VISIBLE_EFFECT`), and :func:`edit_strip`, a strip of faces at that strength with its
-  measured effect.
-
-The maths is NumPy; a generator is only called (``generator(latents)``), so any callable that
-maps ``[N, D]`` latents to ``[N, H, W, 3]`` images in [0, 1] works.
+Everything here is NumPy.
 
 Example:
->>> rng = np.random.default_rng(0)
->>> latents = rng.standard_normal((200, 16))
->>> truth = np.eye(16)[3]
->>> found = direction_from_labels(latents, latents @ truth > 0)
->>> float(found @ truth) > 0.95  # the labels' direction, found back
+>>> latents = np.random.default_rng(0).standard_normal((200, 16))
+>>> found = direction_from_labels(latents, latents[:, 3] > 0)
+>>> float(found[3]) > 0.95  # the labels' direction, found back
 True
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from progan_tf.checks import check_number, check_whole_number
+from progan_tf.checks import check_whole_number
 from progan_tf.errors import LatentError, OptionError
 
-__all__ = ["DIRECTION_STREAM", "VISIBLE_EFFECT", "EditStrip", "Effect", "direction_from_labels", "edit_latent",
-           "edit_strip", "effect_size", "random_directions", "strip_effect", "visible_angle"]
-
-VISIBLE_EFFECT = 30.0
-"""How much an edit must change a picture to count as visible, in 255ths per pixel.
-
-The measure is :attr:`Effect.ends`: the mean absolute pixel difference between the two ends of
-a strip (``-angle`` and ``+angle``), in 255ths of the pixel range. 30/255 is about half the
-difference between two unrelated faces: on the bundled 32x32 model two random faces differ by
-64/255 on average (200 seeded faces, 100 pairs). The edit is then obvious side by side, while
-each end stays about 15-25/255 from the face it started from, so it is still that face, changed.
-For comparison, notebook 04's earlier strengths moved the ends of its strip by 11-16/255, which
-a reader could barely see.
-"""
+__all__ = ["DIRECTION_STREAM", "direction_from_labels", "edit_latent", "named_directions",
+           "random_directions"]
 
 DIRECTION_STREAM = 0x64697265  # "dire" in ASCII: the spawn_key tag of random_directions' draws
 """Keeps :func:`random_directions` apart from :func:`~progan_tf.sample_latents`: with the same
 seed, a direction is never the very latent it is meant to edit."""
-
-_COUNT = 8  # random faces visible_angle calibrates on, when it is given none
-_MAX_ANGLE = 90.0  # a turn of 90 degrees reaches a latent unrelated to the start
-
-
-class Effect(NamedTuple):
-    """How much an edit changes a picture, in 255ths of the pixel range (mean over pixels).
-
-    Attributes:
-        ends: Mean absolute difference between the two ends of the strip (``-angle`` and
-            ``+angle``): the size of the edit. :data:`VISIBLE_EFFECT` is the visible threshold.
-        from_middle: The larger of the two ends' differences from the unedited face in the
-            middle: how far the edit takes the face from where it started.
-    """
-
-    ends: float
-    from_middle: float
-
-    def __str__(self) -> str:
-        return (f"the ends differ by {self.ends:.0f}/255 per pixel, the end furthest from the "
-                f"middle by {self.from_middle:.0f}/255")
-
-
-class EditStrip(NamedTuple):
-    """A strip of faces along a direction (from :func:`edit_strip`).
-
-    Attributes:
-        images: float32 ``[steps, H, W, 3]``, from ``-angle`` to ``+angle``; the middle one is
-            the unedited face.
-        angles: The turn of each face, in degrees.
-        latents: float32 ``[steps, D]``: the edited latents.
-        effect: The strip's measured :class:`Effect`.
-    """
-
-    images: np.ndarray
-    angles: np.ndarray
-    latents: np.ndarray
-    effect: Effect
-
-    def show(self, name: str = "edit") -> Any:
-        """Plots the strip in one row, each face titled with its angle and the effect above.
-
-        Args:
-            name: What the direction is, for the title (e.g. ``"hair"``).
-
-        Returns:
-            The matplotlib figure (see :func:`progan_tf.show_grid`).
-        """
-        from progan_tf.display import show_grid
-
-        figure = show_grid(self.images, titles=[f"{angle:+.0f}°" for angle in self.angles],
-                           ncols=len(self.images), figsize=(2 * len(self.images), 2.7))
-        figure.suptitle(f"{name}: {self.effect}")
-        return figure
-
 
 # --------------------------------------------------------------------------------------------
 # Finding directions
@@ -202,6 +123,54 @@ def random_directions(count: int, latent_dim: int = 512, seed: int = 0) -> np.nd
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def named_directions(directions: Any, latent_dim: int, *,
+                     seed: int = 0) -> tuple[tuple[str, ...], np.ndarray]:
+    """Names and unit directions from a count, a dict or an array (what the explorer takes).
+
+    Args:
+        directions: A whole number (that many :func:`random_directions` of ``seed``, named
+            ``random 1`` ...), a dict ``{name: direction}``, or one direction ``[D]`` or
+            several ``[M, D]`` (named ``direction 1`` ...). Any length but zero.
+        latent_dim: The size ``D`` every direction must have.
+        seed: The seed of random directions.
+
+    Returns:
+        ``(names, directions)``: a tuple of ``M`` names and float64 ``[M, D]`` of unit rows.
+
+    Raises:
+        OptionError: If ``directions`` is none of these kinds, an empty dict, or a count
+            outside [1, 20].
+        LatentError: If a direction has another size, is zero or not finite.
+
+    Example:
+    >>> names, found = named_directions({"hair": [0.0, 3.0], "light": [1.0, 1.0]}, 2)
+    >>> names, found[0].tolist()
+    (('hair', 'light'), [0.0, 1.0])
+    """
+    if isinstance(directions, (int, np.integer)) and not isinstance(directions, bool):
+        count = check_whole_number(directions, "directions", maximum=20)
+        names = tuple(f"random {index + 1}" for index in range(count))
+        return names, random_directions(count, latent_dim, seed)
+    if isinstance(directions, Mapping):
+        if not directions:
+            raise OptionError("directions must name at least one direction. Received: "
+                              "directions={}")
+        names, rows = tuple(str(name) for name in directions), list(directions.values())
+    else:
+        try:
+            array = np.asarray(directions, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise OptionError(f"directions must be a count, a dict {{name: direction}} or an "
+                              f"array [M, {latent_dim}]. Received: "
+                              f"{type(directions).__name__}") from None
+        if array.ndim not in (1, 2) or not array.size:
+            raise LatentError(f"directions must be one direction [{latent_dim}] or several [M, "
+                              f"{latent_dim}]. Received: directions of shape {array.shape}")
+        rows = list(np.atleast_2d(array))
+        names = tuple(f"direction {index + 1}" for index in range(len(rows)))
+    return names, np.stack([_named_unit(row, name, latent_dim) for name, row in zip(names, rows)])
+
+
 # --------------------------------------------------------------------------------------------
 # Editing
 # --------------------------------------------------------------------------------------------
@@ -268,187 +237,6 @@ def edit_latent(latent: Any, directions: Any, angles: float | Sequence[float]) -
     return edited.astype(np.float32)
 
 
-def edit_strip(generator: Any, latent: Any, direction: Any, angle: float | None = None, *,
-               steps: int = 7) -> EditStrip:
-    """Faces of a latent turned along a direction from ``-angle`` to ``+angle``, and their effect.
-
-    Args:
-        generator: A :class:`~progan_tf.Generator` (or any callable latents -> images).
-        latent: The face to edit, one latent ``[D]``.
-        direction: The direction ``[D]``.
-        angle: The largest turn, in degrees; by default the smallest turn whose edit of *this*
-            face is visible (:func:`visible_angle`, :data:`VISIBLE_EFFECT`).
-        steps: Faces in the strip; odd, so that the unedited face is in the middle.
-
-    Returns:
-        An :class:`EditStrip` (images, angles, latents, effect); ``.show()`` plots it.
-
-    Raises:
-        LatentError: As :func:`edit_latent`.
-        OptionError: If ``angle`` is not in (0, 180] or ``steps`` is not an odd number >= 3.
-
-    Example:
-    >>> import progan_tf as pt
-    >>> gen = pt.load_generator("bundled")
-    >>> z = pt.sample_latents(1, gen.latent_dim, seed=3)[0]
-    >>> strip = edit_strip(gen, z, random_directions(1, gen.latent_dim)[0], steps=5)
-    >>> strip.images.shape, strip.effect.ends >= VISIBLE_EFFECT
-    ((5, 32, 32, 3), True)
-    """
-    steps = check_whole_number(steps, "steps", minimum=3)
-    if steps % 2 == 0:
-        raise OptionError(f"steps must be odd, so that the unedited face is in the middle of the "
-                          f"strip. Received: steps={steps}")
-    if angle is None:
-        angle = visible_angle(generator, direction, latent)
-    angle = check_number(angle, "angle", exclusive_minimum=0, maximum=180)
-    angles = np.linspace(-angle, angle, steps)
-    latents = np.stack([edit_latent(latent, direction, value) for value in angles])
-    images = _images(generator, latents)
-    return EditStrip(images, angles, latents, strip_effect(images))
-
-
-# --------------------------------------------------------------------------------------------
-# Measuring
-# --------------------------------------------------------------------------------------------
-
-
-def strip_effect(images: Any) -> Effect:
-    """The :class:`Effect` of a strip of pictures whose middle one is the unedited face.
-
-    Args:
-        images: ``[K, H, W, C]`` with ``K`` odd, float in [0, 1] (uint8 is scaled); e.g. the
-            faces of ``edit_latent`` at ``np.linspace(-angle, angle, K)``.
-
-    Returns:
-        ``Effect(ends, from_middle)`` in 255ths.
-
-    Raises:
-        OptionError: If ``images`` is not a strip of an odd number (>= 3) of pictures.
-
-    Example:
-    >>> strip = np.stack([np.zeros((2, 2, 3)), np.full((2, 2, 3), 0.25), np.ones((2, 2, 3))])
-    >>> strip_effect(strip)
-    Effect(ends=255.0, from_middle=191.25)
-    """
-    pixels = np.asarray(images)
-    if pixels.ndim != 4 or len(pixels) < 3 or len(pixels) % 2 == 0:
-        raise OptionError(f"strip_effect needs an odd number (>= 3) of pictures [K, H, W, C], the "
-                          f"unedited face in the middle. Received: shape {pixels.shape}")
-    pixels = pixels.astype(np.float64) / (255.0 if pixels.dtype == np.uint8 else 1.0)
-    first, middle, last = pixels[0], pixels[len(pixels) // 2], pixels[-1]
-    return Effect(float(np.abs(first - last).mean() * 255),
-                  float(max(np.abs(first - middle).mean(), np.abs(last - middle).mean()) * 255))
-
-
-def effect_size(generator: Any, latents: Any, direction: Any, angle: float) -> Effect:
-    """How much turning faces by ``±angle`` along ``direction`` changes them, on average.
-
-    For each latent, its faces at ``-angle``, ``0`` and ``+angle``: :attr:`Effect.ends` is the
-    mean absolute pixel difference between the two ends, :attr:`Effect.from_middle` the larger
-    difference of an end from the unedited face -- both in 255ths, averaged over the latents.
-
-    Args:
-        generator: A :class:`~progan_tf.Generator` (or any callable latents -> images).
-        latents: One latent ``[D]`` or several ``[N, D]``.
-        direction: The direction ``[D]``.
-        angle: The turn in degrees.
-
-    Returns:
-        ``Effect(ends, from_middle)``.
-
-    Raises:
-        LatentError: As :func:`edit_latent`.
-        OptionError: If ``angle`` is not a finite number.
-
-    Example:
-    >>> import progan_tf as pt
-    >>> gen = pt.load_generator("bundled")
-    >>> z = pt.sample_latents(4, gen.latent_dim, seed=1)
-    >>> small, large = (effect_size(gen, z, random_directions(1)[0], a) for a in (5, 45))
-    >>> small.ends < large.ends
-    True
-    """
-    angle = check_number(angle, "angle")
-    batch = _latent_batch(latents, "latents")
-    edited = np.stack([edit_latent(z, direction, sign * angle) for sign in (-1, 1)
-                       for z in batch])
-    images = _images(generator, np.concatenate([edited, batch.astype(np.float32)]))
-    low, high, middle = np.split(images.astype(np.float64), 3)
-    ends = np.abs(low - high).mean()
-    from_middle = np.maximum(np.abs(low - middle).mean(axis=(1, 2, 3)),
-                             np.abs(high - middle).mean(axis=(1, 2, 3))).mean()
-    return Effect(float(ends * 255), float(from_middle * 255))
-
-
-def visible_angle(generator: Any, direction: Any, latents: Any = None, *,
-                  effect: float = VISIBLE_EFFECT, seed: int = 0,
-                  max_angle: float = _MAX_ANGLE, tolerance: float = 0.5) -> float:
-    """The smallest turn along ``direction`` whose edit is visible: a calibrated strength.
-
-    Directions differ in how much they change a face per degree (on the bundled model a turn
-    of 28° moved the notebook's hair direction's ends by 35/255 on a recovered photo and by
-    67/255 on random faces), so one fixed strength is invisible for some and too much for
-    others. This searches the angle instead: a bisection between 0 and ``max_angle`` for the
-    smallest turn at which the two ends of the strip differ by at least ``effect`` 255ths
-    (:attr:`Effect.ends`, averaged over ``latents``), to within ``tolerance`` degrees. It costs
-    about ``2 * N * log2(max_angle / tolerance)`` images.
-
-    Args:
-        generator: A :class:`~progan_tf.Generator` (or any callable latents -> images).
-        direction: The direction ``[D]``.
-        latents: The faces to calibrate on (``[D]`` or ``[N, D]``), e.g. the face being edited;
-            by default 8 random faces (``sample_latents(8, D, seed)``).
-        effect: The change wanted, in 255ths (default :data:`VISIBLE_EFFECT`).
-        seed: Seed of the random faces when ``latents`` is not given.
-        max_angle: The largest turn considered, in degrees.
-        tolerance: How close to the smallest such turn the answer is, in degrees.
-
-    Returns:
-        The angle in degrees: the edit at it reaches ``effect`` on ``latents``. If even
-        ``max_angle`` does not, ``max_angle``, with a warning.
-
-    Raises:
-        LatentError: As :func:`edit_latent`.
-        OptionError: If an option is out of range.
-
-    Example:
-    >>> import progan_tf as pt
-    >>> gen = pt.load_generator("bundled")
-    >>> hair = random_directions(1, gen.latent_dim, seed=4)[0]
-    >>> angle = visible_angle(gen, hair)
-    >>> effect_size(gen, pt.sample_latents(8, gen.latent_dim, 0), hair, angle).ends >= 30
-    True
-    """
-    effect = check_number(effect, "effect", exclusive_minimum=0, maximum=255)
-    max_angle = check_number(max_angle, "max_angle", exclusive_minimum=0, maximum=180)
-    tolerance = check_number(tolerance, "tolerance", exclusive_minimum=0)
-    if latents is None:
-        from progan_tf.latents import sample_latents
-
-        latent_dim = _directions(direction, None).shape[1]
-        latents = sample_latents(_COUNT, latent_dim, check_whole_number(seed, "seed", minimum=0))
-    batch = _latent_batch(latents, "latents")
-
-    def ends(angle: float) -> float:
-        edited = np.stack([edit_latent(z, direction, sign * angle) for sign in (-1, 1)
-                           for z in batch])
-        low, high = np.split(_images(generator, edited).astype(np.float64), 2)
-        return float(np.abs(low - high).mean() * 255)
-
-    reached = ends(max_angle)
-    if reached < effect:
-        warnings.warn(f"even a turn of {max_angle:g}° changes these faces by only "
-                      f"{reached:.0f}/255 (< {effect:g}/255): the direction barely changes the "
-                      f"picture", stacklevel=2)
-        return max_angle
-    low, high = 0.0, max_angle
-    while high - low > tolerance:
-        middle = (low + high) / 2
-        low, high = (low, middle) if ends(middle) >= effect else (middle, high)
-    return high
-
-
 # --------------------------------------------------------------------------------------------
 # Internals
 # --------------------------------------------------------------------------------------------
@@ -496,5 +284,17 @@ def _unit(vector: np.ndarray, name: str) -> np.ndarray:
     return vector / norm
 
 
-def _images(generator: Any, latents: np.ndarray) -> np.ndarray:
-    return np.asarray(generator(latents.astype(np.float32)), dtype=np.float32)
+def _named_unit(value: Any, name: str, latent_dim: int) -> np.ndarray:
+    try:
+        vector = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LatentError(f"direction {name!r} must be a vector of {latent_dim} numbers. "
+                          f"Received: {type(value).__name__}") from None
+    if vector.shape != (latent_dim,):
+        raise LatentError(f"direction {name!r} must have the generator's latent size "
+                          f"{latent_dim}. Received: shape {vector.shape}")
+    norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else math.nan
+    if not norm > 0:
+        raise LatentError(f"direction {name!r} must be finite and nonzero (a zero vector points "
+                          f"nowhere). Received: norm {norm}")
+    return vector / norm

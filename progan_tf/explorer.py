@@ -1,32 +1,28 @@
 """A latent explorer: a face, sliders that turn its latent along directions, a seed picker.
 
-:func:`explore` shows a face with one slider per direction (random ones by default, named ones
-found from labelled faces, e.g. with :func:`~progan_tf.directions.direction_from_labels`) and a
-seed picker, and redraws as the sliders move. It can start from the latent of a recovered
-photo (a :class:`~progan_tf.RecoveryResult`). A slider's value is the angle, in degrees, by
-which the edit turns the latent towards its direction (:func:`~progan_tf.edit_latent`): ProGAN
-only sees a latent's direction, so an angle says how strong an edit is on any model.
+:func:`explore` shows a face with one slider per direction (random ones, or named ones, e.g.
+found from labelled faces with :func:`~progan_tf.direction_from_labels`) and a seed picker, and
+redraws as the sliders move; it can start from a recovered photo's latent. A slider's value is
+the angle in degrees by which the edit turns the latent (:func:`~progan_tf.edit_latent`).
 
-The logic lives in :class:`Explorer`, a plain object whose methods (:meth:`~Explorer.set_slider`,
-:meth:`~Explorer.set_seed`, :meth:`~Explorer.set_latent`, :meth:`~Explorer.render`) tests drive
-without a browser; the ipywidgets are a thin view on top (:meth:`~Explorer.widget`). The
-generator runs in one ``tf.function`` with a fixed input signature, traced once, so moving a
-slider costs one forward pass of one latent (:attr:`Explorer.tracing_count` stays 1).
+The logic lives in :class:`Explorer`, a plain object whose methods (``set_slider``,
+``set_seed``, ``set_latent``, ``render``) tests drive without a browser; the ipywidgets are a
+thin view on top (:meth:`Explorer.widget`). The generator runs in one ``tf.function`` with a
+fixed input signature, traced once: a slider move costs one forward pass of one latent.
 
-**Where sliders cannot run** -- ipywidgets missing, plain Python, or a notebook executed
-without anyone at the keyboard -- :func:`explore` shows a static strip per direction instead
-(matplotlib), with its measured effect printed beside it. Detection (:func:`widgets_can_run`)
-is a best guess: a kernel that is asked to run code but may not ask for input
-(``allow_stdin`` false in the request, as nbclient, nbconvert ``--execute`` and papermill send
-it) has nobody to move a slider. It cannot see a front-end that lacks a widget manager (a
-notebook viewer, Colab with widgets turned off): there the widget shows as text, so pass
-``static=True``. Voilà executes with ``allow_stdin`` false yet renders widgets: pass
-``static=False`` there.
+**Where sliders cannot run** -- no ipywidgets, plain Python, a notebook executed unattended --
+:func:`explore` shows a static strip per direction instead, its measured effect printed beside
+it. Detection (:func:`widgets_can_run`) is a best guess: a kernel whose request may not ask for
+input (``allow_stdin`` false, as nbclient, nbconvert ``--execute`` and papermill send it) has
+nobody to move a slider. A front-end without a widget manager (a notebook viewer, Colab with
+widgets off) cannot be seen from the kernel: pass ``static=True`` there. Voilà executes with
+``allow_stdin`` false yet renders widgets: pass ``static=False`` there.
 """
 
 from __future__ import annotations
 
 import io
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from progan_tf.checks import check_number, check_whole_number
-from progan_tf.directions import edit_latent, random_directions
+from progan_tf.directions import edit_latent, named_directions
 from progan_tf.display import in_ipython, labelled_panels
 from progan_tf.errors import LatentError, MissingDependencyError, OptionError
 from progan_tf.latents import sample_latents
@@ -45,9 +41,9 @@ __all__ = ["DEFAULT_DIRECTIONS", "MAX_ANGLE", "Explorer", "explore", "widgets_ca
 MAX_ANGLE = 45.0
 """How far a slider turns the latent either way by default, in degrees.
 
-On the bundled 32x32 model, random directions at +-45° change a face by 47-69/255 between the
-ends (notebook 04's hair direction by 86/255): clearly visible, yet at each end still the face
-it started from, turned; a turn of 90° would reach a face unrelated to the start.
+On the bundled 32x32 model, turns of +-45° along random directions change faces by 51-70/255
+between the ends (notebook 04's hair direction by 93/255; 16 faces): clearly visible, and each
+end is still the face it started from, changed. A turn of 90° reaches an unrelated face.
 """
 
 DEFAULT_DIRECTIONS = 3
@@ -64,9 +60,9 @@ class Explorer:
 
     Args:
         generator: A :class:`~progan_tf.Generator` (from :func:`~progan_tf.load_generator`).
-        directions: ``None`` for :data:`DEFAULT_DIRECTIONS` random directions; a whole number
-            for that many; a dict ``{name: direction}``; or one direction ``[D]`` or several
-            ``[M, D]`` (named ``direction 1`` ...). Each is normalised.
+        directions: ``None`` for :data:`DEFAULT_DIRECTIONS` random ones, or a count, a dict
+            ``{name: direction}`` or an array ``[M, D]`` (:func:`~progan_tf.directions.
+            named_directions`). Each is normalised.
         latent: The start: one latent ``[D]`` or ``[1, D]``, or a
             :class:`~progan_tf.RecoveryResult` (its ``.latent``). ``None``: the face of ``seed``.
         seed: The face to start from when no ``latent`` is given: ``sample_latents(1, D, seed)``.
@@ -79,7 +75,11 @@ class Explorer:
         names: The directions' names, in slider order.
         directions: float64 ``[M, D]`` unit directions.
         start: float32 ``[D]``: the latent the sliders start from.
+        start_image: uint8 ``[H, W, 3]``: its face, at the model's size.
+        image: uint8 ``[H, W, 3]``: the face shown now, of :attr:`latent`.
         seed: The seed of ``start``, or ``None`` when it was given as a latent.
+        source: Where ``start`` came from: ``"seed 3"``, ``"recovered photo"`` or
+            ``"given latent"`` (the start face's label).
         max_angle: The sliders' range in degrees.
         zoom: The enlargement of the pictures.
 
@@ -102,13 +102,13 @@ class Explorer:
         _check_generator(generator)
         self.generator = generator
         self.latent_dim = int(generator.latent_dim)
-        self.names, self.directions = _named_directions(directions, self.latent_dim)
+        count = DEFAULT_DIRECTIONS if directions is None else directions
+        self.names, self.directions = named_directions(count, self.latent_dim)
         self.max_angle = check_number(max_angle, "max_angle", exclusive_minimum=0, maximum=180)
         height = int(generator.image_shape[0])
         self.zoom = zoom_factor(height) if zoom is None else check_whole_number(zoom, "zoom")
         self._angles = dict.fromkeys(self.names, 0.0)
-        self._draw = tf.function(self._synthesize, input_signature=[
-            tf.TensorSpec([None, self.latent_dim], tf.float32)])
+        self._draw = _compiled(generator)
         self._view: dict[str, Any] = {}
         self._syncing = False
         self.seed: int | None = None
@@ -136,16 +136,6 @@ class Explorer:
         return edit_latent(self.start, self.directions, list(self._angles.values()))
 
     @property
-    def image(self) -> np.ndarray:
-        """uint8 ``[H, W, 3]``: the generator's face of :attr:`latent`, at its own size."""
-        return self._image.copy()
-
-    @property
-    def start_image(self) -> np.ndarray:
-        """uint8 ``[H, W, 3]``: the face of :attr:`start`."""
-        return self._start_image.copy()
-
-    @property
     def tracing_count(self) -> int:
         """How many times the generator call was traced: 1, however much the sliders move."""
         return int(self._draw.experimental_get_tracing_count())
@@ -162,11 +152,11 @@ class Explorer:
 
         Raises:
             OptionError: If there is no such direction or the angle is out of range.
+            LatentError: If the direction points along the start latent (nothing is changed).
         """
         key = self._name(name)
-        self._angles[key] = check_number(angle, "angle", minimum=-self.max_angle,
-                                         maximum=self.max_angle)
-        return self._redraw()
+        value = check_number(angle, "angle", minimum=-self.max_angle, maximum=self.max_angle)
+        return self._update(lambda: self._angles.__setitem__(key, value))
 
     def set_seed(self, seed: int) -> np.ndarray:
         """Starts from the face of ``seed`` (``sample_latents(1, D, seed)``); angles are kept.
@@ -180,8 +170,8 @@ class Explorer:
         Raises:
             OptionError: If ``seed`` is not a whole number >= 0.
         """
-        self._start_from_seed(seed)
-        return self._redraw()
+        seed = check_whole_number(seed, "seed", minimum=0)
+        return self._update(lambda: self._start_from_seed(seed))
 
     def set_latent(self, latent: Any) -> np.ndarray:
         """Starts from a given latent (or a :class:`~progan_tf.RecoveryResult`); angles are kept.
@@ -194,28 +184,23 @@ class Explorer:
             The new picture.
 
         Raises:
-            LatentError: If the latent has the wrong shape or size, is zero or not finite.
+            LatentError: If the latent has the wrong shape or size, is zero or not finite, or a
+                direction with a slider away from 0 points along it (nothing is changed).
         """
-        self._start_from_latent(latent)
-        return self._redraw()
+        return self._update(lambda: self._start_from_latent(latent))
 
     def reset(self) -> np.ndarray:
-        """Puts every slider back to 0 and redraws the start face.
-
-        Returns:
-            The new picture.
-        """
-        self._angles = dict.fromkeys(self.names, 0.0)
-        return self._redraw()
+        """Puts every slider back to 0 and redraws the start face; returns the new picture."""
+        return self._update(lambda: self._angles.update(dict.fromkeys(self.names, 0.0)))
 
     def effect(self) -> float:
         """How far the edit has moved the picture: mean absolute difference from the start face.
 
         Returns:
             The difference in 255ths per pixel (30 or more is clearly visible:
-            :data:`~progan_tf.directions.VISIBLE_EFFECT`).
+            :data:`~progan_tf.edits.VISIBLE_EFFECT`).
         """
-        return float(np.abs(self._image.astype(np.int16) - self._start_image).mean())
+        return float(np.abs(self.image.astype(np.int16) - self.start_image).mean())
 
     def caption(self) -> str:
         """The label above the edited face: the sliders that are not at 0, and the effect."""
@@ -238,9 +223,9 @@ class Explorer:
     def strip(self, steps: int = _STRIP_STEPS) -> Any:
         """A static view: each direction's faces from ``-max_angle`` to ``+max_angle``.
 
-        The strips start from the current edit (:attr:`latent`), one row per direction, the
-        middle face of each row the current one, and the row's middle title says how much the
-        two ends differ (:class:`~progan_tf.directions.Effect`).
+        One row per direction, around the current edit (:attr:`latent`, the middle face); the
+        middle title says how much the row's two ends differ, and :attr:`effects` keeps each
+        row's :class:`~progan_tf.edits.Effect`.
 
         Args:
             steps: Faces per row, odd (default 5).
@@ -251,26 +236,12 @@ class Explorer:
         Raises:
             OptionError: If ``steps`` is not an odd number >= 3.
         """
-        from progan_tf.directions import strip_effect
-        from progan_tf.display import show_grid
+        from progan_tf.edits import edit_strips, show_strips
 
-        steps = check_whole_number(steps, "steps", minimum=3)
-        if steps % 2 == 0:
-            raise OptionError(f"steps must be odd, so that the current face is in the middle. "
-                              f"Received: steps={steps}")
-        angles = np.linspace(-self.max_angle, self.max_angle, steps)
-        current = self.latent
-        latents = np.stack([edit_latent(current, direction, angle)
-                            for direction in self.directions for angle in angles])
-        faces = self._draw(tf.constant(latents, tf.float32)).numpy()
-        titles = []
-        self.effects = {}
-        for row, name in enumerate(self.names):
-            self.effects[name] = strip_effect(faces[row * steps:(row + 1) * steps])
-            titles += [f"{angle:+.0f}°" for angle in angles]
-            titles[row * steps + steps // 2] = f"{name}: ends {self.effects[name].ends:.0f}/255"
-        return show_grid(faces, titles=titles, ncols=steps,
-                         figsize=(2.1 * steps, 2.4 * len(self.names)))
+        strips = edit_strips(self.generator, self.latent, self.directions, self.max_angle,
+                             steps=steps)
+        self.effects = {name: strip.effect for name, strip in zip(self.names, strips)}
+        return show_strips(strips, list(self.names))
 
     # Widgets -------------------------------------------------------------------------------
 
@@ -319,15 +290,21 @@ class Explorer:
         return buffer.getvalue()
 
     def __repr__(self) -> str:
-        start = f"seed={self.seed}" if self.seed is not None else "a given latent"
+        start = f"seed={self.seed}" if self.seed is not None else f"a {self.source}"
         angles = ", ".join(f"{name!r}: {angle:+.0f}°" for name, angle in self._angles.items())
         return f"Explorer({start}, angles={{{angles}}}, {self.effect():.0f}/255 from the start)"
 
     # Internals -----------------------------------------------------------------------------
 
-    def _synthesize(self, latents: tf.Tensor) -> tf.Tensor:
-        images = self.generator.synthesize(latents, clip=True)
-        return tf.cast(tf.round(images * 255.0), tf.uint8)
+    def _update(self, change: Any) -> np.ndarray:
+        """Applies ``change()`` and redraws; if either fails, the state is put back as it was."""
+        saved = (dict(self._angles), self.start, self.seed, self.source, self.start_image)
+        try:
+            change()
+            return self._redraw()
+        except Exception:
+            self._angles, self.start, self.seed, self.source, self.start_image = saved
+            raise
 
     def _start_from_seed(self, seed: int) -> None:
         seed = check_whole_number(seed, "seed", minimum=0)
@@ -356,13 +333,13 @@ class Explorer:
 
     def _set_start(self, latent: np.ndarray, label: str) -> None:
         self.start = latent.astype(np.float32)
-        self._start_label = label
-        self._start_image = self._draw(tf.constant(self.start[np.newaxis])).numpy()[0]
+        self.source = label
+        self.start_image = self._draw(tf.constant(self.start[np.newaxis])).numpy()[0]
 
     def _redraw(self) -> np.ndarray:
-        self._image = self._draw(tf.constant(self.latent[np.newaxis])).numpy()[0]
-        self._picture = labelled_panels([self._start_image, self._image],
-                                        [f"start: {self._start_label}", self.caption()],
+        self.image = self._draw(tf.constant(self.latent[np.newaxis])).numpy()[0]
+        self._picture = labelled_panels([self.start_image, self.image],
+                                        [f"start: {self.source}", self.caption()],
                                         zoom=self.zoom)
         self._sync_view()
         return self._picture.copy()
@@ -400,16 +377,15 @@ def explore(generator: Any, directions: Any = None, latent: Any = None, seed: in
             zoom: int | None = None) -> Explorer:
     """Shows a face with sliders along directions in latent space, and a seed picker.
 
-    Each slider turns the face's latent towards its direction by an angle (degrees); the face
-    redraws as it moves, labelled with the angles and how far the picture has moved
-    (in 255ths). Where widgets cannot run, a static strip per direction is shown instead, each
-    with its measured effect (see :func:`widgets_can_run`).
+    Each slider turns the latent towards its direction by an angle (degrees); the face redraws
+    as it moves, labelled with the angles and how far the picture has moved (in 255ths). Where
+    widgets cannot run (:func:`widgets_can_run`), a static strip per direction is shown instead,
+    with each one's measured effect printed above it.
 
     Args:
         generator: A :class:`~progan_tf.Generator`.
-        directions: ``None`` (3 random directions), a number of random directions, a dict
-            ``{name: direction}`` (e.g. found from labelled faces with
-            :func:`~progan_tf.direction_from_labels`), or directions ``[D]`` / ``[M, D]``.
+        directions: ``None`` (3 random ones), a count of random ones, a dict ``{name:
+            direction}`` (e.g. from :func:`~progan_tf.direction_from_labels`) or ``[M, D]``.
         latent: Where to start: a latent ``[D]`` or a :class:`~progan_tf.RecoveryResult`
             (a recovered photo); ``None`` for the face of ``seed``.
         seed: The start face's seed when no ``latent`` is given.
@@ -443,19 +419,16 @@ def explore(generator: Any, directions: Any = None, latent: Any = None, seed: in
         except ImportError:
             static, reason = True, "ipywidgets is not installed (pip install ipywidgets)"
     explorer.mode = "static" if static else "widgets"
-    if not in_ipython():
-        if static:
-            explorer.figure = explorer.strip()
-        return explorer
-    from IPython.display import display
-
     if static:
-        if reason:
-            print(f"A static strip instead of sliders: {reason}.")
         explorer.figure = explorer.strip()
-        for name, effect in explorer.effects.items():
-            print(f"{name}: turning ±{explorer.max_angle:g}° -- {effect}")
-    else:
+        if in_ipython():  # the figure shows below the cell, these lines above it
+            if reason:
+                print(f"A static strip instead of sliders: {reason}.")
+            for name, effect in explorer.effects.items():
+                print(f"{name}: turning ±{explorer.max_angle:g}° -- {effect}")
+    elif in_ipython():
+        from IPython.display import display
+
         display(explorer.widget())
     return explorer
 
@@ -487,10 +460,7 @@ def widgets_can_run() -> tuple[bool, str]:
     kernel = getattr(get_ipython(), "kernel", None)
     if kernel is None:
         return False, "not running in a Jupyter kernel"
-    try:
-        request = kernel.get_parent()
-    except (AttributeError, TypeError):  # ipykernel < 6: no way to tell, so assume a person
-        return True, ""
+    request = getattr(kernel, "get_parent", dict)()  # ipykernel >= 6; else assume a person
     content = request.get("content", {}) if isinstance(request, Mapping) else {}
     if content.get("allow_stdin") is False:
         return False, ("this notebook is being run unattended (nbclient, nbconvert --execute or "
@@ -498,56 +468,19 @@ def widgets_can_run() -> tuple[bool, str]:
     return True, ""
 
 
+def _compiled(generator: Any) -> Any:
+    """The generator as one ``tf.function`` latents ``[None, D]`` -> uint8: traced once."""
+    def draw(latents: tf.Tensor) -> tf.Tensor:
+        images = generator.synthesize(latents, clip=True)
+        return tf.cast(tf.round(images * 255.0), tf.uint8)
+
+    return tf.function(draw, input_signature=[
+        tf.TensorSpec([None, int(generator.latent_dim)], tf.float32)])
+
+
 def _check_generator(generator: Any) -> None:
     needed = ("latent_dim", "image_shape", "synthesize")
     if not all(hasattr(generator, name) for name in needed) or isinstance(generator, type):
-        shown = repr(generator)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
         raise OptionError(f"generator must be a progan-tf Generator; load one first, e.g. "
                           f"pt.explore(pt.load_generator('bundled')). Received: "
-                          f"generator={shown}")
-
-
-def _named_directions(directions: Any, latent_dim: int) -> tuple[tuple[str, ...], np.ndarray]:
-    """``(names, unit directions [M, D])`` from what :func:`explore` accepts."""
-    if directions is None:
-        directions = DEFAULT_DIRECTIONS
-    if isinstance(directions, (int, np.integer)) and not isinstance(directions, bool):
-        count = check_whole_number(directions, "directions", maximum=20)
-        vectors = random_directions(count, latent_dim, seed=0)
-        return tuple(f"random {index + 1}" for index in range(count)), vectors
-    if isinstance(directions, Mapping):
-        if not directions:
-            raise OptionError("directions must name at least one direction. Received: "
-                              "directions={}")
-        names = tuple(str(name) for name in directions)
-        rows = [_direction(value, name, latent_dim) for name, value in directions.items()]
-        return names, np.stack(rows)
-    try:
-        array = np.asarray(directions, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise OptionError(f"directions must be None, a count, a dict {{name: direction}} or an "
-                          f"array [M, {latent_dim}]. Received: "
-                          f"{type(directions).__name__}") from None
-    rows = array[np.newaxis] if array.ndim == 1 else array
-    if rows.ndim != 2 or not len(rows):
-        raise LatentError(f"directions must be one direction [{latent_dim}] or several [M, "
-                          f"{latent_dim}]. Received: directions of shape {array.shape}")
-    names = tuple(f"direction {index + 1}" for index in range(len(rows)))
-    return names, np.stack([_direction(row, name, latent_dim) for name, row in zip(names, rows)])
-
-
-def _direction(value: Any, name: str, latent_dim: int) -> np.ndarray:
-    try:
-        vector = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise LatentError(f"direction {name!r} must be a vector of {latent_dim} numbers. "
-                          f"Received: {type(value).__name__}") from None
-    if vector.shape != (latent_dim,):
-        raise LatentError(f"direction {name!r} must have the generator's latent size "
-                          f"{latent_dim}. Received: shape {vector.shape}")
-    norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else float("nan")
-    if not norm > 0:
-        raise LatentError(f"direction {name!r} must be finite and nonzero (a zero vector points "
-                          f"nowhere). Received: norm {norm}")
-    return vector / norm
+                          f"generator={reprlib.repr(generator)}")

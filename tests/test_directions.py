@@ -1,4 +1,5 @@
-"""Tests for progan_tf.directions: finding directions, turning latents, measuring edits.
+"""Tests for progan_tf.directions and progan_tf.edits: finding directions, turning latents,
+measuring edits.
 
 The maths is checked from first principles (angles, norms, a direction planted in synthetic
 labels); the claims about the bundled model (its edits become visible within the explorer's
@@ -10,13 +11,18 @@ import pytest
 
 import progan_tf as pt
 from progan_tf.directions import (
-    VISIBLE_EFFECT,
-    Effect,
     direction_from_labels,
     edit_latent,
-    edit_strip,
-    effect_size,
+    named_directions,
     random_directions,
+)
+from progan_tf.edits import (
+    VISIBLE_EFFECT,
+    Effect,
+    edit_strip,
+    edit_strips,
+    effect_size,
+    show_strips,
     strip_effect,
     visible_angle,
 )
@@ -304,6 +310,24 @@ def test_edit_strip_by_default_is_visible_on_the_face_it_edits(bundled):
     assert [ax.get_title() for ax in figure.axes][2] == "+0°"
 
 
+def test_edit_strips_are_edit_strip_for_each_direction_in_one_call(stand_in_generator):
+    gen = stand_in_generator
+    z = pt.sample_latents(1, 512, seed=12)[0]
+    found = random_directions(2, 512, seed=12)
+    strips = edit_strips(gen, z, found, 30, steps=3)
+    for strip, direction in zip(strips, found):
+        alone = edit_strip(gen, z, direction, 30, steps=3)
+        assert np.array_equal(strip.latents, alone.latents)
+        assert np.allclose(strip.images, alone.images, atol=1e-5)
+        assert strip.effect.ends == pytest.approx(alone.effect.ends, abs=0.01)
+    figure = show_strips(strips, ["a", "b"])
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == ["-30°", f"a: ends {strips[0].effect.ends:.0f}/255", "+30°",
+                      "-30°", f"b: ends {strips[1].effect.ends:.0f}/255", "+30°"]
+    with pytest.raises(OptionError, match="one name per strip \\(2\\). Received: names=\\['a'\\]"):
+        show_strips(strips, ["a"])
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"steps": 4}, "steps must be odd.*Received: steps=4"),
     ({"steps": 1}, "Received: steps=1"),
@@ -314,3 +338,35 @@ def test_edit_strip_refuses_bad_options(stand_in_generator, kwargs, match):
     with pytest.raises(OptionError, match=match):
         edit_strip(stand_in_generator, z, random_directions(1, 512)[0], **kwargs)
 
+
+
+# --------------------------------------------------------------------------------------------
+# named_directions
+# --------------------------------------------------------------------------------------------
+
+
+def test_named_directions_from_a_count_a_dict_or_an_array():
+    names, found = named_directions(2, 16, seed=4)
+    assert names == ("random 1", "random 2")
+    assert np.array_equal(found, random_directions(2, 16, seed=4))
+    names, found = named_directions({"hair": np.arange(16.0) + 1}, 16)
+    assert names == ("hair",) and np.isclose(np.linalg.norm(found[0]), 1)
+    names, found = named_directions(-np.eye(16)[:3], 16)
+    assert names == ("direction 1", "direction 2", "direction 3")
+    assert np.array_equal(found, -np.eye(16)[:3])
+
+
+@pytest.mark.parametrize("value, error, match", [
+    (21, OptionError, "Received: directions=21$"),
+    ({}, OptionError, "Received: directions={}$"),
+    (object(), OptionError, "Received: object$"),
+    ({"hair": np.ones(3)}, LatentError, r"'hair'.*latent size 16. Received: shape \(3,\)$"),
+    ({"hair": "dark"}, LatentError, "'hair'.*Received: str$"),
+    ({"hair": np.full(16, np.nan)}, LatentError, "'hair'.*Received: norm nan$"),
+    (np.zeros((1, 16)), LatentError, "'direction 1'.*Received: norm 0.0$"),
+    (np.ones((2, 2, 16)), LatentError, r"Received: directions of shape \(2, 2, 16\)$"),
+])
+def test_named_directions_bad_input_is_one_specific_line(value, error, match):
+    with pytest.raises(error, match=match) as raised:
+        named_directions(value, 16)
+    _one_line(raised)
