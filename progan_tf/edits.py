@@ -166,6 +166,9 @@ def edit_strips(generator: Any, latent: Any, directions: Any, angle: float, *,
 def show_strips(strips: list[EditStrip], names: list[str]) -> Any:
     """Plots strips one per row, each face titled with its angle, the middle one with the effect.
 
+    The middle face's title is the strip's name and, below it, how much its two ends differ
+    (:attr:`Effect.ends`), so the measured size of each edit is printed beside its strip.
+
     Args:
         strips: The strips, e.g. from :func:`edit_strips`.
         names: One name per strip.
@@ -184,11 +187,11 @@ def show_strips(strips: list[EditStrip], names: list[str]) -> Any:
     titles = []
     for strip, name in zip(strips, names):
         row = [f"{angle:+.0f}°" for angle in strip.angles]
-        row[len(row) // 2] = f"{name}: ends {strip.effect.ends:.0f}/255"
+        row[len(row) // 2] = f"{name}\nends differ {strip.effect.ends:.0f}/255"
         titles += row
     steps = len(strips[0].images)
     return show_grid(np.concatenate([strip.images for strip in strips]), titles=titles,
-                     ncols=steps, figsize=(2.1 * steps, 2.4 * len(strips)))
+                     ncols=steps, figsize=(2.1 * steps, 2.7 * len(strips)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -322,8 +322,8 @@ def test_edit_strips_are_edit_strip_for_each_direction_in_one_call(stand_in_gene
         assert strip.effect.ends == pytest.approx(alone.effect.ends, abs=0.01)
     figure = show_strips(strips, ["a", "b"])
     titles = [ax.get_title() for ax in figure.axes]
-    assert titles == ["-30°", f"a: ends {strips[0].effect.ends:.0f}/255", "+30°",
-                      "-30°", f"b: ends {strips[1].effect.ends:.0f}/255", "+30°"]
+    assert titles == ["-30°", f"a\nends differ {strips[0].effect.ends:.0f}/255", "+30°",
+                      "-30°", f"b\nends differ {strips[1].effect.ends:.0f}/255", "+30°"]
     with pytest.raises(OptionError, match="one name per strip \\(2\\). Received: names=\\['a'\\]"):
         show_strips(strips, ["a"])
 
@@ -370,3 +370,14 @@ def test_named_directions_bad_input_is_one_specific_line(value, error, match):
     with pytest.raises(error, match=match) as raised:
         named_directions(value, 16)
     _one_line(raised)
+
+
+def test_the_notebooks_direction_generalises_on_the_bundled_model(bundled):
+    """Notebook 04 section 3 says the position along n should predict the attribute on fresh
+    faces ("a positive value means it captured something real"): its own numbers."""
+    size = bundled.image_shape[0]
+    fresh = pt.sample_latents(500, bundled.latent_dim, seed=7 + 4)  # the notebook's check set
+    faces = bundled(fresh).numpy()
+    darkness = 1 - faces[:, : size // 5, size // 4: 3 * size // 4].mean(axis=(1, 2, 3))
+    correlation = np.corrcoef(fresh @ _hair_direction(bundled), darkness)[0, 1]
+    assert correlation > 0.1, correlation

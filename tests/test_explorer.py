@@ -324,7 +324,7 @@ def test_static_true_draws_the_strip_with_each_directions_effect(bundled):
     assert explorer.mode == "static"
     titles = [ax.get_title() for ax in explorer.figure.axes if ax.images]
     assert titles[0] == "-45°" and titles[-1] == "+45°"
-    assert titles[2] == f"a: ends {explorer.effects['a'].ends:.0f}/255"
+    assert titles[2] == f"a\nends differ {explorer.effects['a'].ends:.0f}/255"
     assert explorer.effects["a"].ends > 30  # at the full range, clearly visible
 
 
