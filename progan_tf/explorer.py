@@ -348,15 +348,20 @@ class Explorer:
         if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
             if 0 <= name < len(self.names):
                 return self.names[int(name)]
-        elif name in self._angles:
-            return str(name)
+        elif isinstance(name, str) and name in self._angles:
+            return name
         raise OptionError(f"name must be one of the directions {list(self.names)} or an index "
                           f"below {len(self.names)}. Received: name={name!r}")
 
     def _from_view(self, method: Any, *args: Any) -> None:
         """A widget's callback: ignored while the view itself is being brought up to date."""
-        if not self._syncing:
+        if self._syncing:
+            return
+        try:
             method(*args)
+        except Exception:
+            self._sync_view()  # the state refused the change: the view goes back to the state
+            raise
 
     def _sync_view(self) -> None:
         if not self._view:

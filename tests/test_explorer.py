@@ -190,6 +190,7 @@ def test_bad_input_is_one_specific_line(bundled, kwargs, error, match):
 @pytest.mark.parametrize("call, match", [
     (lambda e: e.set_slider("nope", 10), r"Received: name='nope'$"),
     (lambda e: e.set_slider(3, 10), r"Received: name=3$"),
+    (lambda e: e.set_slider(["random 1"], 10), r"Received: name=\['random 1'\]$"),
     (lambda e: e.set_slider(0, 90), r"<= 45.0. Received: angle=90$"),
     (lambda e: e.set_slider(0, float("nan")), r"Received: angle=nan$"),
     (lambda e: e.set_seed(1.5), r"Received: seed=1.5$"),
@@ -333,3 +334,19 @@ def test_outside_ipython_there_is_no_kernel(monkeypatch):
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert widgets_can_run() == (False, "not running in a Jupyter kernel")
+
+
+def test_an_edit_that_cannot_be_made_changes_nothing(bundled):
+    start = pt.sample_latents(1, 512, seed=4)[0]
+    explorer = Explorer(bundled, {"itself": start, "other": random_directions(1, 512)[0]},
+                        latent=start)  # a direction along the start latent cannot turn it
+    before = explorer.render()
+    with pytest.raises(LatentError, match="points along the latent"):
+        explorer.set_slider("itself", 10)
+    assert explorer.angles == {"itself": 0.0, "other": 0.0}
+    assert np.array_equal(explorer.render(), before)
+    pytest.importorskip("ipywidgets")
+    _, sliders, _, _ = _controls(explorer.widget())
+    with pytest.raises(LatentError):
+        sliders[0].value = 10.0  # from the browser: the slider goes back to the state
+    assert sliders[0].value == 0 and explorer.angles["itself"] == 0
