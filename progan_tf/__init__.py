@@ -18,7 +18,8 @@ from its own layer or the layers below it, and only their public names.
    never TensorFlow, so the CLI can import them before it decides whether it needs TensorFlow.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
-3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``.
+3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
+   ``edits``, ``explorer``.
 4. Training -- ``training`` (shared infrastructure), then ``gan`` (ProGAN, a family plugged into
    it). Inference never imports training at module level; what it needs from a trained network
    goes through a public seam (``ProgressiveDiscriminator.features``).
@@ -54,6 +55,9 @@ _EXPORTS = {
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
                      "OptionError", "OutputPathError", "ProganError", "RecoveryError",
                      "RedirectRefused", "RunDirectoryError", "TrainingInterrupted"], "errors"),
+    **dict.fromkeys(["direction_from_labels", "edit_latent", "random_directions"], "directions"),
+    **dict.fromkeys(["edit_strip", "effect_size", "strip_effect", "visible_angle"], "edits"),
+    **dict.fromkeys(["Explorer", "explore"], "explorer"),
     **dict.fromkeys(["Generator", "load_generator"], "generator"),
     **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",
                      "show_image", "show_side_by_side", "to_uint8"], "images"),

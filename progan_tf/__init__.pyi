@@ -8,6 +8,13 @@ file instead. tests/test_facade.py checks that it lists exactly the names of ``_
 from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
 from progan_tf.constants import PROGAN_128 as PROGAN_128
+from progan_tf.directions import direction_from_labels as direction_from_labels
+from progan_tf.directions import edit_latent as edit_latent
+from progan_tf.directions import random_directions as random_directions
+from progan_tf.edits import edit_strip as edit_strip
+from progan_tf.edits import effect_size as effect_size
+from progan_tf.edits import strip_effect as strip_effect
+from progan_tf.edits import visible_angle as visible_angle
 from progan_tf.errors import DatasetError as DatasetError
 from progan_tf.errors import DemoError as DemoError
 from progan_tf.errors import DownloadFailed as DownloadFailed
@@ -27,6 +34,8 @@ from progan_tf.errors import RecoveryError as RecoveryError
 from progan_tf.errors import RedirectRefused as RedirectRefused
 from progan_tf.errors import RunDirectoryError as RunDirectoryError
 from progan_tf.errors import TrainingInterrupted as TrainingInterrupted
+from progan_tf.explorer import Explorer as Explorer
+from progan_tf.explorer import explore as explore
 from progan_tf.face import face_crop as face_crop
 from progan_tf.generator import Generator as Generator
 from progan_tf.generator import load_generator as load_generator
@@ -64,6 +73,7 @@ __all__ = [
     "DemoError",
     "DownloadFailed",
     "DownloadTimeout",
+    "Explorer",
     "FaceNotFoundWarning",
     "Generator",
     "HubLockHeld",
@@ -85,8 +95,13 @@ __all__ = [
     "TrainingInterrupted",
     "animate",
     "cosine_similarity",
+    "direction_from_labels",
     "discriminator_extractor",
     "display_image",
+    "edit_latent",
+    "edit_strip",
+    "effect_size",
+    "explore",
     "face_crop",
     "find_closest_latent_vector",
     "interpolate",
@@ -99,6 +114,7 @@ __all__ = [
     "make_grid",
     "perceptual_extractor",
     "psnr",
+    "random_directions",
     "recover_latent",
     "sample_latents",
     "save_image",
@@ -107,6 +123,8 @@ __all__ = [
     "show_side_by_side",
     "slerp",
     "ssim",
+    "strip_effect",
     "to_uint8",
+    "visible_angle",
     "walk",
 ]
