@@ -5,11 +5,12 @@ Prints two tables from one run.
 **Redraw** (:class:`progan_tf.Explorer`): a slider move is the edit, one generator call in the
 explorer's ``tf.function`` (traced once), the labelled enlarged picture and its PNG -- what the
 widget gets. The table gives the median and 90th percentile of ``--moves`` moves (three sliders
-in turn, angles spread over -45..45 degrees), the first draw (building the explorer: loading
-nothing, but tracing the generator call) and how many times the call was traced (1 however many
-moves). Rows: ``--model``, and an untrained exported ProGAN at 64x64 with the bundled model's
-widths (fmap_base 8192, fmap_max 64: 64 feature maps everywhere) -- untrained is fine for timing,
-and it shows what a slider move will cost once the bundled model is 64x64.
+in turn, angles spread over -45..45 degrees), the first draw (building the explorer, which
+traces the generator call; loading the model is not counted) and how many times the call was
+traced (1 however many moves). Rows: ``--model``, and an untrained exported ProGAN at 64x64
+with the bundled model's widths (fmap_base 8192, fmap_max 64: 64 feature maps everywhere) --
+untrained is fine for timing, and it shows what a slider move will cost once the bundled model
+is 64x64.
 
 **Effects** (:func:`progan_tf.visible_angle`, :func:`progan_tf.effect_size`) on ``--model``:
 notebook 04's dark-hair direction (its automatic labels: the darker-topped half of 48 faces of
