@@ -166,6 +166,14 @@ def test_the_export_works_with_load_generator_interpolation_and_recovery(export)
     assert np.isfinite(result.psnr) and result.latent.shape == (8,)
 
 
+def test_the_demo_runs_on_the_export(export, tmp_path):
+    from progan_tf.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", str(export), steps=3, restarts=2, frames=3)
+    assert len(result.files()) == 10 and all(path.is_file() for path in result.files())
+    assert np.isfinite(json.loads((tmp_path / "demo" / "metrics.json").read_text())["psnr"])
+
+
 def test_seeded_resume_reproduces_the_uninterrupted_run(faces, run, tmp_path):
     split = tmp_path / "split"
     train(tiny(faces, split), stop_after_images=64, progress=False)
