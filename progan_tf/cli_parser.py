@@ -19,10 +19,12 @@ from typing import Any
 
 from progan_tf.checks import check_number, check_whole_number
 from progan_tf.constants import (
+    ARCHS,
     AUGMENT_OPS,
     AUGMENTS,
     BUNDLED,
     CROPS,
+    DCGAN_RESOLUTIONS,
     DEFAULT_MODEL,
     DISTRIBUTE_STRATEGIES,
     INTERPOLATION_METHODS,
@@ -34,7 +36,8 @@ from progan_tf.constants import (
 )
 from progan_tf.errors import OptionError
 
-__all__ = ["INVERT_LOSSES", "build_parser"]
+__all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PROGAN_ONLY_TRAIN_OPTIONS",
+           "build_parser"]
 
 INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
 """The recovery losses ``progan-tf invert`` offers: all but ``"discriminator"``, which needs a
@@ -133,6 +136,45 @@ def _add_zoom(parser: argparse.ArgumentParser) -> None:
                              "whole factor that makes each picture at least 128 px)")
 
 
+# --------------------------------------------------------------------------------------------
+# train --arch: which model family trains (progan, the default, or dcgan)
+# --------------------------------------------------------------------------------------------
+
+PROGAN_ONLY_TRAIN_OPTIONS = ("--init", "--fmap-base", "--fmap-max", "--kimg-per-phase",
+                             "--final-kimg", "--batch-sizes", "--fmap-decay", "--loss",
+                             "--r1-gamma", "--r1-interval", "--augment", "--augment-policy",
+                             "--ada-target", "--ada-kimg")
+"""``train`` options that shape a progressive GAN only: refused with ``--arch dcgan``."""
+
+DCGAN_ONLY_TRAIN_OPTIONS = ("--kimg", "--batch-size", "--width", "--grayscale",
+                            "--grid-every-kimg")
+"""``train`` options of a DCGAN only: refused with ``--arch progan``."""
+
+
+def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--arch`` and the DCGAN's own options (their defaults are DCGANConfig's: None here)."""
+    parser.add_argument("--arch", choices=ARCHS, default=ARCHS[0],
+                        help="the model family: progan (progressive growing, the default) or "
+                             "dcgan (Radford et al. 2016, one resolution: "
+                             f"{', '.join(map(str, DCGAN_RESOLUTIONS))})")
+    dcgan = parser.add_argument_group("dcgan", "options of --arch dcgan (the recipe is the "
+                                               "paper's: binary cross-entropy, Adam 2e-4, beta1 "
+                                               "0.5)")
+    dcgan.add_argument("--kimg", type=_positive_float, default=None,
+                       help="thousands of images to train on (default 100; with --resume, a "
+                            "new length continues a finished run)")
+    dcgan.add_argument("--batch-size", type=_positive_int, default=None,
+                       help="minibatch size (default 64)")
+    dcgan.add_argument("--width", type=_positive_int, default=None,
+                       help="feature maps of the largest hidden layer; the others double "
+                            "towards the 4x4 map (default 64; the paper's 128 at 64x64)")
+    dcgan.add_argument("--grayscale", action="store_true", default=None,
+                       help="train on the grey version of the images (MNIST-like digits)")
+    dcgan.add_argument("--grid-every-kimg", type=_positive_float, default=None,
+                       help="draw the fixed latents every this many kimg into "
+                            "samples/progress-*.png (default 5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``progan-tf`` parser with its seven commands.
 
@@ -178,10 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_zoom(p)
     p.add_argument("--out", default="walk.gif", help="output .gif or .mp4 (default: walk.gif)")
 
-    p = commands.add_parser("train", help="train a progressive GAN on a folder of images",
-                            description="Train a Keras progressive GAN on a folder of JPEG/PNG "
-                                        "images (recursively). Checkpoints atomically; Ctrl-C "
-                                        "saves and stops.")
+    p = commands.add_parser("train", help="train a progressive GAN (or a DCGAN) on a folder of "
+                                          "images",
+                            description="Train a Keras progressive GAN (or, with --arch dcgan, a "
+                                        "DCGAN) on a folder of JPEG/PNG images (recursively). "
+                                        "Checkpoints atomically; Ctrl-C saves and stops.")
     p.add_argument("data_dir", help="folder of training images")
     p.add_argument("--out", required=True, help="run folder (new, or existing with --resume)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -190,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "export' folder) at its resolution and architecture, in one stable "
                         "phase of --final-kimg (else --kimg-per-phase) kimg")
     p.add_argument("--resolution", type=int, default=64, help="final resolution (power of two)")
-    p.add_argument("--latent-dim", type=_positive_int, default=512)
+    p.add_argument("--latent-dim", type=_positive_int, default=None,
+                   help="latent size (default 512; --arch dcgan: 100)")
     p.add_argument("--fmap-base", type=_positive_int, default=8192)
     p.add_argument("--fmap-max", type=_positive_int, default=512)
     p.add_argument("--kimg-per-phase", type=_positive_float, default=100.0,
@@ -242,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ADA's target for E[sign(D(real))] (default 0.6)")
     recipe.add_argument("--ada-kimg", type=_positive_float, default=100.0,
                         help="kimg for ADA's probability to move from 0 to 1 (default 100)")
+    _add_train_arch_arguments(p)
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
                             description="Export the EMA generator of a run's newest checkpoint "

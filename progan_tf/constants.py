@@ -10,7 +10,8 @@ Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
 
 from __future__ import annotations
 
-__all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
+__all__ = ["ARCHS", "AUGMENTS", "AUGMENT_OPS", "BUNDLED", "BUNDLED_DCGAN", "CROPS",
+           "DCGAN_RESOLUTIONS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
            "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
@@ -90,3 +91,17 @@ def grid_columns(count: int, ncols: int | None = None) -> int:
         while ncols * ncols < count:
             ncols += 1
     return max(1, min(ncols, count))
+
+
+# ---------------------------------------------------------------------------------------------
+# Model families (``progan-tf train --arch``)
+# ---------------------------------------------------------------------------------------------
+
+ARCHS = ("progan", "dcgan")
+"""What ``progan-tf train --arch`` trains: the progressive GAN (the default) or a DCGAN."""
+
+DCGAN_RESOLUTIONS = (16, 28, 32, 64)
+"""Image sizes a DCGAN trains at: 4x4 (7x7 for 28, MNIST's size) doubled by each layer."""
+
+BUNDLED_DCGAN = "bundled-dcgan"
+"""Handle of the DCGAN shipped inside the package (``load_generator("bundled-dcgan")``)."""

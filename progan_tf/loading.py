@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
-from progan_tf.constants import BUNDLED, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
+from progan_tf.constants import BUNDLED, BUNDLED_DCGAN, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
 from progan_tf.downloads import (
     Deadline,
     DownloadTimeout,
@@ -47,8 +47,9 @@ if TYPE_CHECKING:
 
 hub = import_tensorflow_hub()
 
-__all__ = ["BUNDLED", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128", "PROGAN_128_KAGGLE",
-           "bundled_folder", "kaggle_handle", "load_module"]
+__all__ = ["BUNDLED", "BUNDLED_DCGAN", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128",
+           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "kaggle_handle",
+           "load_module"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,8 @@ def _resolve(text: str) -> str:
     """Returns what to fetch or load: a URL or a local folder."""
     if text == BUNDLED:
         return _bundled_path()
+    if text == BUNDLED_DCGAN:
+        return _bundled_dcgan_path()
     if text.startswith(_URL_SCHEMES):
         return _checked_url(text)
     if text.startswith(_SCHEMELESS_HOSTS):
@@ -197,6 +200,26 @@ def _bundled_path() -> str:
         raise ModelLoadError(
             f"the bundled model is not installed (no folder {folder}); reinstall progan-tf, or "
             f"pass a TF Hub URL such as {PROGAN_128!r} or a local model folder")
+    return _checked_folder(Path(str(folder)))
+
+
+def bundled_dcgan_folder() -> Traversable:
+    """Where the bundled DCGAN (``"bundled-dcgan"``) lives inside the installed package.
+
+    Returns:
+        The folder, as an :class:`importlib.abc.Traversable`; it may not exist yet (see
+        :func:`load_module`).
+    """
+    return importlib.resources.files("progan_tf").joinpath("bundled", "dcgan")
+
+
+def _bundled_dcgan_path() -> str:
+    folder = bundled_dcgan_folder()
+    if not folder.joinpath("saved_model.pb").is_file():
+        raise ModelLoadError(
+            f"{BUNDLED_DCGAN!r}: this version of progan-tf ships no DCGAN weights yet (no "
+            f"{folder}); train one with 'progan-tf train DATA --arch dcgan' and load its export "
+            f"folder, or use {_BUNDLED_ADVICE}")
     return _checked_folder(Path(str(folder)))
 
 

@@ -41,6 +41,7 @@ EXPECTED_NOTEBOOKS = (
     "02_latent_recovery.ipynb",
     "03_train_progressive_gan.ipynb",
     "04_exploring_latent_space.ipynb",
+    "05_dcgan_why_progressive.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -69,6 +70,10 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
                    "SAMPLE_FACES": 300, "FINETUNE_PHOTOS": 64, "FINETUNE_KIMG": 0.064},
     "04_*.ipynb": {"N_REAL": 1000, "N_GENERATED": 3, "N_STATS": 50, "N_CHECK": 100,
                    "STRIP_STEPS": 5},
+    "05_*.ipynb": {"RESOLUTION": 16, "WIDTH": 8, "KIMG": 0.256, "GRID_EVERY_KIMG": 0.064,
+                   "NUM_FACES": 240, "HOLDOUT": 40, "LOG_EVERY": 1, "MNIST_DIGITS": 256,
+                   "MNIST_EPOCHS": 2, "MNIST_WIDTH": 8, "RACE_SECONDS": 4, "PROGAN_FMAP_MAX": 8,
+                   "PROGAN_KIMG_PER_PHASE": 0.032},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -145,6 +150,26 @@ if EDIT_ANGLE is None:
 assert strip.effect.from_middle < strip.effect.ends
 # section 5: run unattended, the explorer shows the static strips, each with its effect
 assert explorer.mode == "static" and set(explorer.effects) == set(directions)
+""",
+    "05_*.ipynb": """
+# MNIST: "offline it is skipped"; online, "the same latents after every epoch"
+if not USE_NETWORK:
+    assert mnist_digits is None
+if mnist_digits is not None:
+    assert len(epoch_grids.grids) == MNIST_EPOCHS
+# the progress grids: "the same 16 latents every GRID_EVERY_KIMG thousand images"
+assert len(progress) >= 2 and int(progress[0].stem.split("-")[1]) == round(GRID_EVERY_KIMG * 1000)
+# the export: "progan-128's TF Hub interface", "load_generator reads it like any other model"
+assert gen.image_shape == (RESOLUTION, RESOLUTION, 3) and gen.metadata["arch"] == "dcgan"
+assert (gen.input_key, gen.output_key) == ("default", "default")
+# recovery of "a face of the held-out part, which the DCGAN never saw"
+assert config.holdout == HOLDOUT and len(held_out) == HOLDOUT and np.shares_memory(target, held_out)
+# the race: "the same training time RACE_SECONDS each", "as many as there are held-out ones",
+# measured at the final size (a ProGAN still growing: upscaled)
+assert set(race_results) == {"DCGAN", "ProGAN"}
+assert all(r["train_minutes"] * 60 >= RACE_SECONDS for r in race_results.values())
+assert all(r["images"].shape[1:] == (RESOLUTION, RESOLUTION, 3) for r in race_results.values())
+assert set(floor_levels) == set(race_results["DCGAN"]["swd"]) and len(floor_faces) == HOLDOUT
 """,
 }
 
@@ -435,7 +460,8 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 # --------------------------------------------------------------------------------------------
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb")
+GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
+                 "05_dcgan_why_progressive.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():
