@@ -20,9 +20,10 @@ from its own layer or the layers below it, and only their public names.
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
    ``edits``, ``explorer``.
-4. Training -- ``training`` (shared infrastructure), then ``gan`` (ProGAN, a family plugged into
-   it). Inference never imports training at module level; what it needs from a trained network
-   goes through a public seam (``ProgressiveDiscriminator.features``).
+4. Training -- ``training`` (shared infrastructure), then the families plugged into it:
+   ``gan`` (ProGAN) and ``dcgan``. Inference never imports training at module level; what it
+   needs from a trained network goes through a public seam
+   (``ProgressiveDiscriminator.features``).
 5. Entry points -- ``cli``, ``cli_parser``, ``demo``, ``demo_page``: the public API only.
 
 Every ``pt.<name>`` is imported from its module on first use, so ``import progan_tf`` is instant

@@ -143,7 +143,8 @@ def _add_zoom(parser: argparse.ArgumentParser) -> None:
 PROGAN_ONLY_TRAIN_OPTIONS = ("--init", "--fmap-base", "--fmap-max", "--kimg-per-phase",
                              "--final-kimg", "--batch-sizes", "--fmap-decay", "--loss",
                              "--r1-gamma", "--r1-interval", "--augment", "--augment-policy",
-                             "--ada-target", "--ada-kimg")
+                             "--ada-target", "--ada-kimg", "--quality-every-kimg",
+                             "--quality-images")
 """``train`` options that shape a progressive GAN only: refused with ``--arch dcgan``."""
 
 DCGAN_ONLY_TRAIN_OPTIONS = ("--kimg", "--batch-size", "--width", "--grayscale",

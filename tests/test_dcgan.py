@@ -265,6 +265,8 @@ def test_cli_trains_and_exports_a_dcgan(faces, tmp_path, capsys):
                                              "only; drop it, or pass --arch progan"),
     (["--arch", "dcgan", "--loss", "ns-r1", "--init", "bundled"], "--init, --loss are options"),
     (["--kimg", "3"], "--kimg is an option of --arch dcgan only"),
+    (["--arch", "dcgan", "--holdout", "8", "--quality-every-kimg", "1"],
+     "--quality-every-kimg is an option of a progressive GAN only"),
     (["--arch", "dcgan", "--resolution", "48"], "resolution must be one of 16, 28, 32, 64"),
 ])
 def test_cli_refuses_options_of_the_other_family_in_one_line(args, message, faces, tmp_path,
