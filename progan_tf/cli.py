@@ -382,7 +382,10 @@ def _import_tensorflow_quietly() -> None:
         os.dup2(devnull, 2)
         import keras  # noqa: F401
         import tensorflow as tf
-        import tensorflow_hub  # noqa: F401
+
+        from progan_tf.downloads import import_tensorflow_hub
+
+        import_tensorflow_hub()  # without its pkg_resources warning, which muting fd 2 misses
 
         tf.config.list_logical_devices()  # device start-up prints its notices now, muted
     finally:

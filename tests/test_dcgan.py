@@ -302,3 +302,21 @@ def test_bundled_dcgan_handle_loads_or_says_it_is_not_shipped_in_one_line():
         with pytest.raises(ModelLoadError, match="ships no DCGAN weights yet") as error:
             pt.load_generator("bundled-dcgan")
         assert "\n" not in str(error.value) and error.value.__cause__ is None
+
+
+def test_progan_api_refuses_a_dcgan_run_by_name(faces, run, tmp_path):
+    """The Python API, not only the CLI, says the run is a DCGAN's (before: 'other options')."""
+    from progan_tf.gan.export import export_run as export_progan
+    from progan_tf.gan.train import TrainConfig
+    from progan_tf.gan.train import train as train_progan
+
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    with pytest.raises(RunDirectoryError, match="holds a dcgan run, not a progan one; resume "
+                                                "it with --arch dcgan"):
+        train_progan(TrainConfig(str(faces), str(run), resolution=8), resume=True,
+                     progress=False)
+    with pytest.raises(RunDirectoryError, match="holds a dcgan run, not a progan one; export "
+                                                "it with 'progan-tf export'"):
+        export_progan(run, tmp_path / "export")
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing touched
+    assert not (tmp_path / "export").exists()

@@ -11,15 +11,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
 from progan_tf.constants import CROPS, DCGAN_RESOLUTIONS, PRECISIONS
-from progan_tf.errors import DatasetError, OptionError, RunDirectoryError
+from progan_tf.errors import DatasetError, OptionError
+from progan_tf.training import runs
 
 __all__ = ["ARCH", "SAFE_ON_RESUME", "DCGANConfig", "DCGANPhase", "DCGANSchedule",
            "check_channels", "check_resolution", "check_run_arch", "run_arch"]
+
+# Which family a run folder holds is every family's question: answered in training.runs.
+check_run_arch, run_arch = runs.check_run_arch, runs.run_arch
 
 ARCH = "dcgan"
 """The value of ``"arch"`` in a DCGAN run's ``run.json`` and in its export's ``metadata.json``."""
@@ -200,41 +203,3 @@ class DCGANConfig:
         values["arch"] = stored.get("arch", "progan")
         return cls(**values)
 
-
-def run_arch(run_dir: str | os.PathLike) -> str | None:
-    """Which family a run folder holds: ``"dcgan"``, ``"progan"``, or ``None`` (no run).
-
-    A ``run.json`` that cannot be read counts as no answer (``None``): the family's own
-    resume then explains what is wrong with it.
-
-    Example:
-    >>> run_arch("no-such-run") is None
-    True
-    """
-    try:
-        stored = json.loads((Path(run_dir).expanduser() / "run.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return stored.get("arch", "progan") if isinstance(stored, dict) else None
-
-
-def check_run_arch(run_dir: str | os.PathLike, arch: str, advice: str | None = None) -> None:
-    """Refuse a run of another family in one line, before anything is touched.
-
-    Args:
-        run_dir: The run folder.
-        arch: The family the caller trains or exports (``"dcgan"``, ``"progan"``).
-        advice: What to do instead (default: resume it with ``--arch`` of its family).
-
-    Raises:
-        RunDirectoryError: ``run_dir`` holds a run of another family than ``arch``.
-
-    Example:
-    >>> check_run_arch("no-such-run", "dcgan")  # no run: the resume itself says so
-    """
-    found = run_arch(run_dir)
-    if found is not None and found != arch:
-        advice = advice or (f"resume it with --arch {found}, or choose another folder for a "
-                            f"new {arch} run")
-        raise RunDirectoryError(f"{str(run_dir)!r} holds a {found} run, not a {arch} one; "
-                                f"{advice}")

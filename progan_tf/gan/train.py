@@ -287,6 +287,8 @@ def train(config: TrainConfig, resume: bool = False, strategy: Any = None,
             another run, damaged), naming what to do.
         TrainingInterrupted: after SIGINT/SIGTERM, once the checkpoint is written.
     """
+    if resume:  # another family's run would fail later with a less helpful message
+        runs.check_run_arch(config.out_dir, "progan")
     config, init_callbacks = finetune.prepare(config, resume)  # init: the export's options
     return loop.train(PROGAN, config, resume=resume, strategy=strategy,
                       stop_after_images=stop_after_images, progress=progress,
