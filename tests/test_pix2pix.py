@@ -308,3 +308,74 @@ def test_l1_only_run_exports_without_a_discriminator(faces, tmp_path):
     assert not (out / "discriminator.keras").exists()
     translator = load_translator(out)
     assert translator.metadata["l1_only"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cli_trains_exports_and_translates(faces, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", str(faces), "--arch", "pix2pix", "--resolution", "16", "--width",
+                     "4", "--max-width", "8", "--kimg", "0.016", "--batch-size", "8",
+                     "--hints", "3", "--out", str(out)]) == 0
+    stored = Pix2PixConfig.from_json((out / "run.json").read_text())
+    assert (stored.width, stored.max_width, stored.hints, stored.l1_weight) == (4, 8, 3, 100)
+    assert cli.main(["export", str(out), str(tmp_path / "export")]) == 0
+    assert load_translator(tmp_path / "export").preparation["hints"] == 3
+    capsys.readouterr()
+    pictures = tmp_path / "pictures"
+    assert cli.main(["translate", str(faces / "0001.png"), "--model", str(tmp_path / "export"),
+                     "--out", str(pictures)]) == 0
+    assert "wrote input.png, prepared.png, output.png, translation.png" in capsys.readouterr().out
+    assert Image.open(pictures / "output.png").size == (128, 128)  # 16 px, shown 8x
+    side = Image.open(pictures / "translation.png")
+    assert side.width >= 3 * 128 and side.height > 128  # three panels under their labels
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "pix2pix", "--fmap-max", "8"], "--fmap-max is not an option of --arch pix2pix"),
+    (["--arch", "pix2pix", "--latent-dim", "8"], "--latent-dim is not an option"),
+    (["--paired-b", "b"], "--paired-b is an option of --arch pix2pix only"),
+    (["--arch", "dcgan", "--l1-only", "--hints", "3"], "--hints, --l1-only are options of "
+                                                       "--arch pix2pix only"),
+    (["--arch", "pix2pix", "--resolution", "48"], "power of two from 16 to 256"),
+    (["--arch", "pix2pix", "--pairs", "folders"], "needs paired_b"),
+])
+def test_cli_refuses_options_of_other_families_in_one_line(args, message, faces, tmp_path,
+                                                           capsys):
+    assert cli.main(["train", str(faces), "--out", str(tmp_path / "run"), *args]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("progan-tf: error: ") and message in error
+    assert len(error.splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+def test_cli_refuses_resuming_across_families(faces, run, tmp_path, capsys):
+    assert cli.main(["train", str(faces), "--out", str(run), "--resume"]) == 2
+    assert "holds a pix2pix run; resume it with --arch pix2pix" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, message", [
+    ("bundled", "is a generator (latents -> images), not a translator"),
+    ("bundled-pix2pix", None),
+])
+def test_cli_translate_refuses_generators_and_bad_photos_in_one_line(model, message, export,
+                                                                     tmp_path, capsys):
+    from progan_tf.translators import bundled_pix2pix_folder
+
+    if message is None:
+        if bundled_pix2pix_folder().joinpath("saved_model.pb").is_file():
+            model, message = "bundled-dcgan", "is a generator"  # shipped: another generator
+        else:
+            message = "ships no Pix2Pix weights yet"
+    photo = tmp_path / "photo.png"
+    Image.new("RGBA", (30, 20)).save(photo)
+    assert cli.main(["translate", str(photo), "--model", model, "--out",
+                     str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("progan-tf: error: ") and message in error
+    assert len(error.splitlines()) == 1 and not (tmp_path / "out").exists()
+    assert cli.main(["translate", str(tmp_path / "missing.png"), "--model", str(export),
+                     "--out", str(tmp_path / "out")]) == 2
+    assert "missing.png" in capsys.readouterr().err and not (tmp_path / "out").exists()
