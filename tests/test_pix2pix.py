@@ -22,10 +22,10 @@ from progan_tf.pix2pix import (
     build_model,
     export_run,
     load_pairs,
-    sketch,
     train,
 )
 from progan_tf.pix2pix.data import resolve_pairs
+from progan_tf.pix2pix.sketch import sketch
 from progan_tf.training import checkpoint
 from progan_tf.translators import load_translator
 

@@ -29,9 +29,8 @@ from progan_tf.pix2pix.export import export_run, export_translator
 from progan_tf.pix2pix.family import PIX2PIX_FAMILY, build_model
 from progan_tf.pix2pix.model import Pix2Pix
 from progan_tf.pix2pix.networks import PatchDiscriminator, UNetGenerator
-from progan_tf.pix2pix.sketch import sketch
 from progan_tf.pix2pix.train import train
 
 __all__ = ["PIX2PIX_FAMILY", "Pairs", "PatchDiscriminator", "Pix2Pix", "Pix2PixConfig",
            "UNetGenerator", "build_model", "export_run", "export_translator", "load_pairs",
-           "sketch", "train"]
+           "train"]
