@@ -6,6 +6,7 @@
     progan-tf export       RUN_DIR OUT_DIR [--overwrite --allow-fade-in]
     progan-tf evaluate     --model HANDLE --real DATA_DIR [--out metrics.json --json]
     progan-tf invert       PHOTO --model HANDLE [--steps --restarts --loss --no-face-crop] --out DIR
+    progan-tf translate    PHOTO [--model bundled-pix2pix] [--seed --zoom] --out DIR
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
 
 Mistakes a user can make end in one line on stderr (``progan-tf: error: ...``) and exit status
@@ -32,6 +33,7 @@ from typing import Any
 
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
+from progan_tf.cli_pix2pix import check_no_pix2pix_options, cmd_train_pix2pix, cmd_translate
 from progan_tf.constants import grid_columns
 from progan_tf.errors import MissingDependencyError, OptionError, OutputPathError, ProganError
 
@@ -90,7 +92,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unusable output path at once: before TensorFlow loads and any work starts."""
     if args.command in ("generate", "interpolate") or (args.command == "evaluate" and args.out):
         _check_output_file(args.out)
-    elif args.command in ("train", "invert", "demo"):
+    elif args.command in ("train", "invert", "demo", "translate"):
         _check_output_folder(args.out)
     elif args.command == "export":  # the export's own rules are checked by cmd_export
         _check_output_folder(Path(args.out_dir).expanduser().parent)
@@ -142,6 +144,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from progan_tf.errors import TrainingInterrupted
     from progan_tf.gan.train import TrainConfig, train
 
+    if args.arch == "pix2pix":  # --arch pix2pix: trains in cmd_train_pix2pix
+        return cmd_train_pix2pix(args)
+    check_no_pix2pix_options(args)
     if check_train_arch(args) == "dcgan":  # --arch: a DCGAN trains in cmd_train_dcgan
         return cmd_train_dcgan(args)
     config = TrainConfig(
@@ -263,6 +268,8 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     if run_arch(args.run_dir) == "dcgan":  # the run.json says which family exports it
         from progan_tf.dcgan.export import export_run
+    if run_arch(args.run_dir) == "pix2pix":
+        from progan_tf.pix2pix.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
     metrics = None
@@ -368,7 +375,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
-            "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo}
+            "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo,
+            "translate": cmd_translate}
 
 
 def _import_tensorflow_quietly() -> None:

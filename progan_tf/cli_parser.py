@@ -23,12 +23,15 @@ from progan_tf.constants import (
     AUGMENT_OPS,
     AUGMENTS,
     BUNDLED,
+    BUNDLED_PIX2PIX,
     CROPS,
     DCGAN_RESOLUTIONS,
     DEFAULT_MODEL,
     DISTRIBUTE_STRATEGIES,
     INTERPOLATION_METHODS,
     LOSSES,
+    PIX2PIX_ADVERSARIAL,
+    PIX2PIX_PAIRS,
     PRECISIONS,
     RECOVERY_LOSSES,
     RECOVERY_RESTARTS,
@@ -36,8 +39,8 @@ from progan_tf.constants import (
 )
 from progan_tf.errors import OptionError
 
-__all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PROGAN_ONLY_TRAIN_OPTIONS",
-           "build_parser"]
+__all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PIX2PIX_ONLY_TRAIN_OPTIONS",
+           "PROGAN_ONLY_TRAIN_OPTIONS", "build_parser"]
 
 INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
 """The recovery losses ``progan-tf invert`` offers: all but ``"discriminator"``, which needs a
@@ -155,9 +158,10 @@ DCGAN_ONLY_TRAIN_OPTIONS = ("--kimg", "--batch-size", "--width", "--grayscale",
 def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
     """``--arch`` and the DCGAN's own options (their defaults are DCGANConfig's: None here)."""
     parser.add_argument("--arch", choices=ARCHS, default=ARCHS[0],
-                        help="the model family: progan (progressive growing, the default) or "
+                        help="the model family: progan (progressive growing, the default), "
                              "dcgan (Radford et al. 2016, one resolution: "
-                             f"{', '.join(map(str, DCGAN_RESOLUTIONS))})")
+                             f"{', '.join(map(str, DCGAN_RESOLUTIONS))}) or pix2pix (Isola et "
+                             "al. 2017: paired pictures, e.g. photos and their sketches)")
     dcgan = parser.add_argument_group("dcgan", "options of --arch dcgan (the recipe is the "
                                                "paper's: binary cross-entropy, Adam 2e-4, beta1 "
                                                "0.5)")
@@ -174,6 +178,69 @@ def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
     dcgan.add_argument("--grid-every-kimg", type=_positive_float, default=None,
                        help="draw the fixed latents every this many kimg into "
                             "samples/progress-*.png (default 5)")
+
+
+# --------------------------------------------------------------------------------------------
+# train --arch pix2pix, and translate
+# --------------------------------------------------------------------------------------------
+
+PIX2PIX_ONLY_TRAIN_OPTIONS = ("--paired-b", "--pairs", "--direction", "--hints", "--max-width",
+                              "--adversarial", "--l1-weight", "--l1-only")
+"""``train`` options of Pix2Pix only: refused with ``--arch progan`` and ``--arch dcgan``."""
+
+
+def _add_pix2pix_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Pix2Pix's own ``train`` options (defaults are Pix2PixConfig's: None here).
+
+    ``--arch pix2pix`` also takes the DCGAN group's ``--kimg``, ``--batch-size``, ``--width``
+    and ``--grid-every-kimg``.
+    """
+    group = parser.add_argument_group(
+        "pix2pix", "options of --arch pix2pix (the course's recipe: U-Net + PatchGAN, least "
+                   "squares + 100 x L1, Adam 2e-4, beta1 0.5; also takes --kimg (default 20), "
+                   "--batch-size (16), --width (32) and --grid-every-kimg (2))")
+    group.add_argument("--paired-b", default=None, metavar="DIR",
+                       help="the folder of targets (B) whose file names match DATA_DIR's "
+                            "inputs (A)")
+    group.add_argument("--pairs", choices=PIX2PIX_PAIRS, default=None,
+                       help="sketch: each photo's input is its sketch (edges + colour dots); "
+                            "folders: DATA_DIR and --paired-b; side-by-side: A|B images; auto "
+                            "(default): folders with --paired-b, side-by-side when every image "
+                            "is twice as wide as high, else sketch")
+    group.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                       help="which half of a pair is the input (default AtoB)")
+    group.add_argument("--hints", type=_non_negative_int, default=None,
+                       help="colour dots per sketch (default: 300 per 256x256, by area: 19 at "
+                            "64x64)")
+    group.add_argument("--max-width", type=_positive_int, default=None,
+                       help="the widest block's feature maps (default 128; the paper's 512)")
+    group.add_argument("--adversarial", choices=PIX2PIX_ADVERSARIAL, default=None,
+                       help="mse: least squares (the course's, default); bce: the paper's")
+    group.add_argument("--l1-weight", type=_non_negative_float, default=None,
+                       help="lambda, the weight of the L1 loss (default 100)")
+    group.add_argument("--l1-only", action="store_true", default=None,
+                       help="train the U-Net with L1 alone, no discriminator (the baseline)")
+
+
+def _non_negative_int(text: str) -> int:
+    return _checked(text, int, check_whole_number, minimum=0)
+
+
+def _add_translate_command(commands: Any) -> None:
+    """``progan-tf translate PHOTO --model HANDLE --out DIR``."""
+    p = commands.add_parser("translate", help="turn a photo into its sketch and back (Pix2Pix)",
+                            description="Prepare a photo as the translator's training did (for "
+                                        "the bundled model: its sketch, inverted edges plus "
+                                        "colour dots) and translate it. Writes the framed "
+                                        "input, the prepared input, the output and a labelled "
+                                        "side-by-side PNG, enlarged by a whole factor.")
+    p.add_argument("photo", help="image path or http(s) URL")
+    p.add_argument("--model", default=BUNDLED_PIX2PIX,
+                   help=f"{BUNDLED_PIX2PIX!r} (default) or a folder exported from a Pix2Pix "
+                        f"run")
+    p.add_argument("--seed", type=_seed, default=0, help="where the colour dots go")
+    _add_zoom(p)
+    p.add_argument("--out", required=True, help="output folder")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--ada-kimg", type=_positive_float, default=100.0,
                         help="kimg for ADA's probability to move from 0 to 1 (default 100)")
     _add_train_arch_arguments(p)
+    _add_pix2pix_train_arguments(p)
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
                             description="Export the EMA generator of a run's newest checkpoint "
@@ -337,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     _add_zoom(p)
     p.add_argument("--out", required=True, help="output folder")
+
+    _add_translate_command(commands)
 
     p = commands.add_parser("demo", help="samples, a walk and a recovered photo on one web page",
                             description="The whole toolkit on one page, offline: a sample grid, a "

@@ -14,6 +14,7 @@ __all__ = ["ARCHS", "AUGMENTS", "AUGMENT_OPS", "BUNDLED", "BUNDLED_DCGAN", "CROP
            "DCGAN_RESOLUTIONS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
            "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
+           "BUNDLED_PIX2PIX", "PIX2PIX_ADVERSARIAL", "PIX2PIX_PAIRS",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
 
 # ---------------------------------------------------------------------------------------------
@@ -97,11 +98,28 @@ def grid_columns(count: int, ncols: int | None = None) -> int:
 # Model families (``progan-tf train --arch``)
 # ---------------------------------------------------------------------------------------------
 
-ARCHS = ("progan", "dcgan")
-"""What ``progan-tf train --arch`` trains: the progressive GAN (the default) or a DCGAN."""
+ARCHS = ("progan", "dcgan", "pix2pix")
+"""What ``progan-tf train --arch`` trains: the progressive GAN (the default), a DCGAN, or a
+Pix2Pix image-to-image translator."""
 
 DCGAN_RESOLUTIONS = (16, 28, 32, 64)
 """Image sizes a DCGAN trains at: 4x4 (7x7 for 28, MNIST's size) doubled by each layer."""
 
 BUNDLED_DCGAN = "bundled-dcgan"
 """Handle of the DCGAN shipped inside the package (``load_generator("bundled-dcgan")``)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Pix2Pix (``progan-tf train --arch pix2pix``, ``progan-tf translate``)
+# --------------------------------------------------------------------------------------------
+
+BUNDLED_PIX2PIX = "bundled-pix2pix"
+"""Handle of the Pix2Pix translator shipped inside the package
+(``load_translator("bundled-pix2pix")``)."""
+
+PIX2PIX_PAIRS = ("auto", "sketch", "folders", "side-by-side")
+"""Where a Pix2Pix run's pairs come from: each photo's sketch (edges and colour dots), two
+folders of matching file names, or A|B images; ``auto`` tells them apart."""
+
+PIX2PIX_ADVERSARIAL = ("mse", "bce")
+"""Pix2Pix's adversarial loss: least squares (the course's) or cross-entropy (the paper's)."""

@@ -42,6 +42,7 @@ EXPECTED_NOTEBOOKS = (
     "03_train_progressive_gan.ipynb",
     "04_exploring_latent_space.ipynb",
     "05_dcgan_why_progressive.ipynb",
+    "06_pix2pix.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -74,6 +75,9 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
                    "NUM_FACES": 240, "HOLDOUT": 40, "LOG_EVERY": 1, "MNIST_DIGITS": 256,
                    "MNIST_EPOCHS": 2, "MNIST_WIDTH": 8, "RACE_SECONDS": 4, "PROGAN_FMAP_MAX": 8,
                    "PROGAN_KIMG_PER_PHASE": 0.032},
+    "06_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "MAX_WIDTH": 8, "KIMG": 0.064,
+                   "GRID_EVERY_KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 20,
+                   "LOG_EVERY": 1},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -170,6 +174,22 @@ assert set(race_results) == {"DCGAN", "ProGAN"}
 assert all(r["train_minutes"] * 60 >= RACE_SECONDS for r in race_results.values())
 assert all(r["images"].shape[1:] == (RESOLUTION, RESOLUTION, 3) for r in race_results.values())
 assert set(floor_levels) == set(race_results["DCGAN"]["swd"]) and len(floor_faces) == HOLDOUT
+""",
+    "06_*.ipynb": """
+# the sketch: "black lines on white" and dots of "the face's own" colours
+assert set(np.unique(steps["inverted"])) <= {0, 255} and (steps["inverted"] == 255).any()
+assert dot_colours and dot_colours <= {tuple(p) for p in face.reshape(-1, 3)}
+# "the same KIMG thousand pairs -- the same number of steps"; the second is "l1_only: no discriminator"
+assert len({state["images_shown"] for state in states.values()}) == 1
+assert min(state["images_shown"] for state in states.values()) >= KIMG * 1000
+assert runs["U-Net, L1 only"].l1_only and not runs["pix2pix"].l1_only
+# "faces neither saw": the held-out faces are the last HOLDOUT, not trained on
+assert len(held_out) == HOLDOUT and not set(held_out.files) & set(pairs.files[:len(pairs) - HOLDOUT])
+# the table: both models, every metric a number
+assert set(comparison) == set(runs) and all(np.isfinite(list(row.values())).all() for row in comparison.values())
+# "on a training face it gives that face's training sketch exactly"
+assert np.array_equal((prepared * 255).round().astype(np.uint8), held_out.inputs[0])
+assert pictures["translated"].shape == (RESOLUTION, RESOLUTION, 3)
 """,
 }
 
@@ -461,7 +481,7 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
-                 "05_dcgan_why_progressive.ipynb")
+                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():
