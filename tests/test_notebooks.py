@@ -179,14 +179,17 @@ assert set(floor_levels) == set(race_results["DCGAN"]["swd"]) and len(floor_face
 # the sketch: "black lines on white" and dots of "the face's own" colours
 assert set(np.unique(steps["inverted"])) <= {0, 255} and (steps["inverted"] == 255).any()
 assert dot_colours and dot_colours <= {tuple(p) for p in face.reshape(-1, 3)}
-# "the same KIMG thousand pairs -- the same number of steps"; the second is "l1_only: no discriminator"
+# "the same KIMG thousand pairs -- the same number of steps";
+# the second is "l1_only: no discriminator"
 assert len({state["images_shown"] for state in states.values()}) == 1
 assert min(state["images_shown"] for state in states.values()) >= KIMG * 1000
 assert runs["U-Net, L1 only"].l1_only and not runs["pix2pix"].l1_only
 # "faces neither saw": the held-out faces are the last HOLDOUT, not trained on
-assert len(held_out) == HOLDOUT and not set(held_out.files) & set(pairs.files[:len(pairs) - HOLDOUT])
+assert len(held_out) == HOLDOUT
+assert not set(held_out.files) & set(pairs.files[:len(pairs) - HOLDOUT])
 # the table: both models, every metric a number
-assert set(comparison) == set(runs) and all(np.isfinite(list(row.values())).all() for row in comparison.values())
+assert set(comparison) == set(runs)
+assert all(np.isfinite(list(row.values())).all() for row in comparison.values())
 # "on a training face it gives that face's training sketch exactly"
 assert np.array_equal((prepared * 255).round().astype(np.uint8), held_out.inputs[0])
 assert pictures["translated"].shape == (RESOLUTION, RESOLUTION, 3)
