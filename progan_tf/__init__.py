@@ -19,10 +19,10 @@ from its own layer or the layers below it, and only their public names.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
-   ``edits``, ``explorer``.
+   ``edits``, ``explorer``, ``translators``.
 4. Training -- ``training`` (shared infrastructure), then the families plugged into it:
-   ``gan`` (ProGAN) and ``dcgan``. Inference never imports training at module level; what it
-   needs from a trained network goes through a public seam
+   ``gan`` (ProGAN), ``dcgan`` and ``pix2pix``. Inference never imports training at module
+   level; what it needs from a trained network goes through a public seam
    (``ProgressiveDiscriminator.features``).
 5. Entry points -- ``cli``, ``cli_parser``, ``demo``, ``demo_page``: the public API only.
 
@@ -50,7 +50,7 @@ if "tensorflow" not in sys.modules:
 # the two lists equal).
 _EXPORTS = {
     "animate": "animation",
-    **dict.fromkeys(["BUNDLED", "PROGAN_128"], "constants"),
+    **dict.fromkeys(["BUNDLED", "BUNDLED_PIX2PIX", "PROGAN_128"], "constants"),
     **dict.fromkeys(["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout",
                      "FaceNotFoundWarning", "HubLockHeld", "ImageLoadError", "LatentError",
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
@@ -69,6 +69,7 @@ _EXPORTS = {
                      "find_closest_latent_vector", "perceptual_extractor", "psnr",
                      "recover_latent", "ssim"], "recovery"),
     "face_crop": "face",
+    **dict.fromkeys(["Translator", "load_translator"], "translators"),
 }
 
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ file instead. tests/test_facade.py checks that it lists exactly the names of ``_
 
 from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
+from progan_tf.constants import BUNDLED_PIX2PIX as BUNDLED_PIX2PIX
 from progan_tf.constants import PROGAN_128 as PROGAN_128
 from progan_tf.directions import direction_from_labels as direction_from_labels
 from progan_tf.directions import edit_latent as edit_latent
@@ -64,11 +65,14 @@ from progan_tf.recovery import perceptual_extractor as perceptual_extractor
 from progan_tf.recovery import psnr as psnr
 from progan_tf.recovery import recover_latent as recover_latent
 from progan_tf.recovery import ssim as ssim
+from progan_tf.translators import Translator as Translator
+from progan_tf.translators import load_translator as load_translator
 
 __version__: str
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_PIX2PIX",
     "DatasetError",
     "DemoError",
     "DownloadFailed",
@@ -93,6 +97,7 @@ __all__ = [
     "RedirectRefused",
     "RunDirectoryError",
     "TrainingInterrupted",
+    "Translator",
     "animate",
     "cosine_similarity",
     "direction_from_labels",
@@ -109,6 +114,7 @@ __all__ = [
     "latent_norms",
     "lerp",
     "load_generator",
+    "load_translator",
     "load_image",
     "loop",
     "make_grid",
