@@ -38,6 +38,7 @@ from progan_tf.errors import OptionError
 
 __all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PROGAN_ONLY_TRAIN_OPTIONS",
            "build_parser"]
+__all__ += ["SRGAN_TRAIN_OPTIONS"]
 
 INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
 """The recovery losses ``progan-tf invert`` offers: all but ``"discriminator"``, which needs a
@@ -176,6 +177,60 @@ def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
                             "samples/progress-*.png (default 5)")
 
 
+# --------------------------------------------------------------------------------------------
+# SRGAN: train --arch srgan's options, and the upscale command
+# --------------------------------------------------------------------------------------------
+
+SRGAN_TRAIN_OPTIONS = ("--pretrain-kimg", "--blocks", "--disc-width", "--content-loss",
+                       "--adversarial-weight", "--content-only")
+"""``train`` options of ``--arch srgan`` only (with ``--kimg``, ``--batch-size``, ``--width``)."""
+
+
+def _add_srgan_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--arch srgan``'s own options (their defaults are SRGANConfig's: None here)."""
+    from progan_tf.constants import SRGAN_ARCH
+
+    srgan = parser.add_argument_group(
+        SRGAN_ARCH, "options of --arch srgan (4x super-resolution, Ledig et al. 2017: --resolution "
+                    "is the high-res side, the generator sees it shrunk 4x; --kimg is the "
+                    "adversarial phase, --width the generator's feature maps)")
+    srgan.add_argument("--pretrain-kimg", type=_non_negative_float, default=None,
+                       help="kimg of content loss alone before the GAN starts (SRResNet; "
+                            "default 20)")
+    srgan.add_argument("--blocks", type=_positive_int, default=None,
+                       help="residual blocks of the generator (default 8; the paper's 16)")
+    srgan.add_argument("--disc-width", type=_positive_int, default=None,
+                       help="feature maps of the discriminator's first layer (default 32)")
+    srgan.add_argument("--content-loss", choices=("pixel", "vgg"), default=None,
+                       help="pixel: MSE + Laplacian pyramid (offline, the default); vgg: the "
+                            "paper's VGG19 features (downloads ImageNet weights)")
+    srgan.add_argument("--adversarial-weight", type=_non_negative_float, default=None,
+                       help="weight of the adversarial loss (default 1e-3, the paper's)")
+    srgan.add_argument("--content-only", action="store_true", default=None,
+                       help="train SRResNet: the content loss alone, no discriminator")
+
+
+def _add_upscale_command(commands: Any) -> None:
+    """``progan-tf upscale PHOTO --model HANDLE [--scale N] --out DIR``."""
+    from progan_tf.constants import BUNDLED_SRGAN
+
+    p = commands.add_parser("upscale", help="enlarge a photo 4x with an SRGAN, beside bicubic",
+                            description="Super-resolution: enlarge a photo with an SRGAN "
+                                        "upscaler (trained on faces; tiled on large photos) and "
+                                        "write low-res | bicubic | SRGAN (| original with "
+                                        "--scale) as labelled pictures.")
+    p.add_argument("photo", help="image path or http(s) URL (grey and transparent images work)")
+    p.add_argument("--model", default=BUNDLED_SRGAN,
+                   help=f"{BUNDLED_SRGAN!r} (default) or a folder exported from 'progan-tf train "
+                        f"--arch srgan'")
+    p.add_argument("--scale", type=_at_least_two, default=None, metavar="N",
+                   help="shrink the photo N times first (area filter, as training pairs are "
+                        "made; usually the model's 4), so the result can be compared with the "
+                        "original, as the course does")
+    _add_zoom(p)
+    p.add_argument("--out", required=True, help="output folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``progan-tf`` parser with its seven commands.
 
@@ -288,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--ada-kimg", type=_positive_float, default=100.0,
                         help="kimg for ADA's probability to move from 0 to 1 (default 100)")
     _add_train_arch_arguments(p)
+    _add_srgan_train_arguments(p)
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
                             description="Export the EMA generator of a run's newest checkpoint "
@@ -358,4 +414,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="also write into a non-empty folder no demo made (only the demo's files "
                         "are replaced)")
+    _add_upscale_command(commands)
     return parser

@@ -105,3 +105,18 @@ DCGAN_RESOLUTIONS = (16, 28, 32, 64)
 
 BUNDLED_DCGAN = "bundled-dcgan"
 """Handle of the DCGAN shipped inside the package (``load_generator("bundled-dcgan")``)."""
+
+# SRGAN (issue 14, item 3); appended, so the lines above stay as they were
+__all__ += ["BUNDLED_SRGAN", "SRGAN_ARCH", "UPSCALER_MAX_PIXELS"]
+
+BUNDLED_SRGAN = "bundled-srgan"
+"""Handle of the SRGAN upscaler shipped inside the package (``load_upscaler("bundled-srgan")``)."""
+
+SRGAN_ARCH = "srgan"
+"""``progan-tf train --arch srgan``: 4x super-resolution (Ledig et al. 2017)."""
+
+ARCHS = (*ARCHS, SRGAN_ARCH)  # appended: the families that arrived after DCGAN
+
+UPSCALER_MAX_PIXELS = 1024 * 1024
+"""The largest picture (in input pixels) an upscaler enlarges by default; 4x makes 16 times
+as many, 16.8 million, about 200 MB of float32."""

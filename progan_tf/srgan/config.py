@@ -19,13 +19,13 @@ import os
 from typing import Any
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import CROPS, PRECISIONS
+from progan_tf.constants import CROPS, PRECISIONS, SRGAN_ARCH
 from progan_tf.errors import DatasetError
 
 __all__ = ["ARCH", "CONTENT_LOSSES", "SAFE_ON_RESUME", "SCALE", "SRGANConfig", "SRGANPhase",
            "SRGANSchedule"]
 
-ARCH = "srgan"
+ARCH = SRGAN_ARCH
 """The value of ``"arch"`` in an SRGAN run's ``run.json`` and in its export's metadata."""
 
 SCALE = 4
