@@ -42,6 +42,7 @@ EXPECTED_NOTEBOOKS = (
     "03_train_progressive_gan.ipynb",
     "04_exploring_latent_space.ipynb",
     "05_dcgan_why_progressive.ipynb",
+    "07_srgan.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -74,6 +75,9 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
                    "NUM_FACES": 240, "HOLDOUT": 40, "LOG_EVERY": 1, "MNIST_DIGITS": 256,
                    "MNIST_EPOCHS": 2, "MNIST_WIDTH": 8, "RACE_SECONDS": 4, "PROGAN_FMAP_MAX": 8,
                    "PROGAN_KIMG_PER_PHASE": 0.032},
+    "07_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "BLOCKS": 1, "PRETRAIN_KIMG": 0.032,
+                   "KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 16,
+                   "LOG_EVERY": 1, "SAMPLE_FACES": 200},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -170,6 +174,21 @@ assert set(race_results) == {"DCGAN", "ProGAN"}
 assert all(r["train_minutes"] * 60 >= RACE_SECONDS for r in race_results.values())
 assert all(r["images"].shape[1:] == (RESOLUTION, RESOLUTION, 3) for r in race_results.values())
 assert set(floor_levels) == set(race_results["DCGAN"]["swd"]) and len(floor_faces) == HOLDOUT
+""",
+    "07_*.ipynb": """
+# "SRGAN starts from" the SRResNet checkpoint: one run, phase srresnet then srgan
+assert [p["name"] for p in metadata["schedule"]["phases"]] == ["srresnet", "srgan"]
+assert metadata["images_shown"] >= config.schedule().total_images
+assert json.loads((Path(srresnet_export) / "metadata.json").read_text())["images_shown"] \
+    == pretrain_images
+# "both exports are folders that load_upscaler reads"; "any size in, 4x out"
+assert srgan_upscaler.scale == srresnet_upscaler.scale == 4
+# measured on "the last HOLDOUT faces", "never trained on"
+assert config.holdout == HOLDOUT and len(held_out) == HOLDOUT
+assert {"bicubic", "SRResNet", "SRGAN"} <= set(table) and floor_swd > 0
+# section 5: the photo is shrunk 4x and enlarged back to the original's size; a huge one refused
+assert pictures["srgan"].shape == pictures["original"].shape
+assert "too large to upscale" in refused
 """,
 }
 
@@ -461,7 +480,7 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
-                 "05_dcgan_why_progressive.ipynb")
+                 "05_dcgan_why_progressive.ipynb", "07_srgan.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():
