@@ -39,9 +39,8 @@ from progan_tf import fileio, srgan
 from progan_tf.display import enlarge, labelled_panels
 from progan_tf.images import area_resize, save_image
 from progan_tf.metrics.swd import sliced_wasserstein_distance
-from progan_tf.srgan.compare import bicubic
 from progan_tf.training.data import load_image_folder
-from progan_tf.upscalers import load_upscaler
+from progan_tf.upscalers import bicubic, load_upscaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-8k"
 METHODS = ("bicubic", "srresnet", "srgan")

@@ -439,8 +439,7 @@ def cmd_upscale(args: argparse.Namespace) -> None:
     """``progan-tf upscale``: low-res | bicubic | SRGAN (| original) as labelled pictures."""
     import progan_tf as pt
     from progan_tf.display import labelled_panels, zoom_factor
-    from progan_tf.srgan.compare import comparison_panels
-    from progan_tf.upscalers import load_upscaler
+    from progan_tf.upscalers import comparison_panels, load_upscaler
 
     upscaler = load_upscaler(args.model)
     photo = pt.load_image(args.photo, crop=None)
