@@ -139,6 +139,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``progan-tf train``: trains (or resumes) a run; returns 130/143 after a saved interrupt."""
+    from progan_tf.cli_parser import srgan_options_given
     from progan_tf.errors import TrainingInterrupted
     from progan_tf.gan.train import TrainConfig, train
 
@@ -376,52 +377,15 @@ def cmd_demo(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def srgan_options_given(args: argparse.Namespace) -> bool:
-    """Whether any option of ``--arch srgan`` alone was given (refused with another arch)."""
-    from progan_tf.cli_parser import SRGAN_TRAIN_OPTIONS
-
-    return any(getattr(args, flag[2:].replace("-", "_")) is not None
-               for flag in SRGAN_TRAIN_OPTIONS)
-
-
 def cmd_train_srgan(args: argparse.Namespace) -> int:
     """``progan-tf train --arch srgan``: trains (or resumes) an SRGAN (or SRResNet) run."""
-    from progan_tf.cli_parser import PROGAN_ONLY_TRAIN_OPTIONS, SRGAN_TRAIN_OPTIONS
-    from progan_tf.dcgan.config import run_arch
+    from progan_tf.cli_parser import srgan_train_options
     from progan_tf.errors import TrainingInterrupted
 
-    if args.arch != "srgan":
-        given = [flag for flag in SRGAN_TRAIN_OPTIONS
-                 if getattr(args, flag[2:].replace("-", "_")) is not None]
-        one = len(given) == 1
-        raise OptionError(f"{', '.join(given)} {'is an option' if one else 'are options'} of "
-                          f"--arch srgan only; drop {'it' if one else 'them'}, or pass --arch "
-                          f"srgan")
-    defaults = build_parser().parse_args(["train", "DATA", "--out", "OUT"])
-    given = [flag for flag in (*PROGAN_ONLY_TRAIN_OPTIONS, "--latent-dim", "--grayscale",
-                               "--grid-every-kimg")
-             if getattr(args, flag[2:].replace("-", "_")) != getattr(defaults,
-                                                                     flag[2:].replace("-", "_"))]
-    if given:
-        one = len(given) == 1
-        raise OptionError(f"{', '.join(given)} {'is not an option' if one else 'are not options'}"
-                          f" of --arch srgan; drop {'it' if one else 'them'}")
-    found = run_arch(args.out) if args.resume else None
-    if found is not None and found != "srgan":
-        raise OptionError(f"{args.out!r} holds a {found} run; resume it with --arch {found}, or "
-                          f"choose another --out for a new srgan run")
+    options = srgan_train_options(args)  # one line for options of other families
     from progan_tf.srgan import SRGANConfig, train
 
-    chosen = {"kimg": args.kimg, "batch_size": args.batch_size, "width": args.width,
-              "pretrain_kimg": args.pretrain_kimg, "blocks": args.blocks,
-              "disc_width": args.disc_width, "content_loss": args.content_loss,
-              "adversarial_weight": args.adversarial_weight, "content_only": args.content_only}
-    config = SRGANConfig(
-        data_dir=args.data_dir, out_dir=args.out, resolution=args.resolution, crop=args.crop,
-        mirror=args.mirror, holdout=args.holdout, checkpoint_minutes=args.checkpoint_minutes,
-        jit_compile=args.xla, seed=args.seed, precision=args.precision,
-        command="progan-tf " + " ".join(sys.argv[1:]),
-        **{key: value for key, value in chosen.items() if value is not None})
+    config = SRGANConfig(command="progan-tf " + " ".join(sys.argv[1:]), **options)
     stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
     try:
         run_dir = train(config, resume=args.resume, stop_after_images=stop,
@@ -437,22 +401,11 @@ def cmd_train_srgan(args: argparse.Namespace) -> int:
 
 def cmd_upscale(args: argparse.Namespace) -> None:
     """``progan-tf upscale``: low-res | bicubic | SRGAN (| original) as labelled pictures."""
-    import progan_tf as pt
-    from progan_tf.display import labelled_panels, zoom_factor
-    from progan_tf.upscalers import comparison_panels, load_upscaler
+    from progan_tf.upscalers import upscale_photo
 
-    upscaler = load_upscaler(args.model)
-    photo = pt.load_image(args.photo, crop=None)
-    pictures, labels, panels = comparison_panels(upscaler, photo, shrink=args.scale)
-    zoom = zoom_factor(panels[0].shape[:2], args.zoom)  # whole factor, sharp pixels
-    comparison = labelled_panels(panels, list(labels.values()), zoom=zoom)
-    out = Path(args.out).expanduser()
-    for name, picture in pictures.items():
-        pt.save_image(picture, out / f"{name}.png")
-    pt.save_image(comparison, out / "comparison.png")
-    print(f"wrote {', '.join(f'{name}.png' for name in pictures)} and comparison.png "
-          f"({' | '.join(labels.values())}) to {out}")
-
+    written, labels = upscale_photo(args.photo, args.model, args.out, shrink=args.scale,
+                                    zoom=args.zoom)
+    print(f"wrote {', '.join(written)} ({' | '.join(labels)}) to {Path(args.out).expanduser()}")
 
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
             "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo}

@@ -38,7 +38,7 @@ from progan_tf.errors import OptionError
 
 __all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PROGAN_ONLY_TRAIN_OPTIONS",
            "build_parser"]
-__all__ += ["SRGAN_TRAIN_OPTIONS"]
+__all__ += ["SRGAN_TRAIN_OPTIONS", "srgan_options_given", "srgan_train_options"]
 
 INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
 """The recovery losses ``progan-tf invert`` offers: all but ``"discriminator"``, which needs a
@@ -208,6 +208,51 @@ def _add_srgan_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help="weight of the adversarial loss (default 1e-3, the paper's)")
     srgan.add_argument("--content-only", action="store_true", default=None,
                        help="train SRResNet: the content loss alone, no discriminator")
+
+
+def _flag_value(args: argparse.Namespace, flag: str) -> Any:
+    return getattr(args, flag[2:].replace("-", "_"))
+
+
+def srgan_options_given(args: argparse.Namespace) -> bool:
+    """Whether ``train`` got any option of ``--arch srgan`` alone."""
+    return any(_flag_value(args, flag) is not None for flag in SRGAN_TRAIN_OPTIONS)
+
+
+def srgan_train_options(args: argparse.Namespace) -> dict:
+    """``train``'s arguments as :class:`~progan_tf.srgan.SRGANConfig` fields, checked.
+
+    Raises:
+        OptionError: in one line, for options of ``--arch srgan`` with another ``--arch``,
+            options of other families with ``--arch srgan``, or resuming another family's run.
+    """
+    from progan_tf.dcgan.config import run_arch  # TensorFlow-free
+
+    if args.arch != "srgan":
+        given = [flag for flag in SRGAN_TRAIN_OPTIONS if _flag_value(args, flag) is not None]
+        one = len(given) == 1
+        raise OptionError(f"{', '.join(given)} {'is an option' if one else 'are options'} of "
+                          f"--arch srgan only; drop {'it' if one else 'them'}, or pass --arch "
+                          f"srgan")
+    defaults = build_parser().parse_args(["train", "DATA", "--out", "OUT"])
+    given = [flag for flag in (*PROGAN_ONLY_TRAIN_OPTIONS, "--latent-dim", "--grayscale",
+                               "--grid-every-kimg")
+             if _flag_value(args, flag) != _flag_value(defaults, flag)]
+    if given:
+        one = len(given) == 1
+        raise OptionError(f"{', '.join(given)} {'is not an option' if one else 'are not options'}"
+                          f" of --arch srgan; drop {'it' if one else 'them'}")
+    found = run_arch(args.out) if args.resume else None
+    if found is not None and found != "srgan":
+        raise OptionError(f"{args.out!r} holds a {found} run; resume it with --arch {found}, or "
+                          f"choose another --out for a new srgan run")
+    names = ("kimg", "batch_size", "width", "pretrain_kimg", "blocks", "disc_width",
+             "content_loss", "adversarial_weight", "content_only")
+    return {"data_dir": args.data_dir, "out_dir": args.out, "resolution": args.resolution,
+            "crop": args.crop, "mirror": args.mirror, "holdout": args.holdout,
+            "checkpoint_minutes": args.checkpoint_minutes, "jit_compile": args.xla,
+            "seed": args.seed, "precision": args.precision,
+            **{name: getattr(args, name) for name in names if getattr(args, name) is not None}}
 
 
 def _add_upscale_command(commands: Any) -> None:

@@ -51,7 +51,7 @@ from progan_tf.constants import (
 from progan_tf.errors import ImageLoadError, ModelLoadError
 
 __all__ = ["BUNDLED_SRGAN", "Upscaler", "bicubic", "bundled_srgan_folder", "comparison_panels",
-           "load_upscaler", "model_label", "upscaler_from_generator"]
+           "load_upscaler", "model_label", "upscale_photo", "upscaler_from_generator"]
 
 _ADVICE = (f"pass {BUNDLED_SRGAN!r} or a folder exported from a 'progan-tf train --arch srgan' "
            f"run ('progan-tf export RUN DIR')")
@@ -340,3 +340,37 @@ def comparison_panels(upscaler: Upscaler, photo: Any,
             else area_resize(original, result.shape[:2])
         panels.append(shown)
     return pictures, labels, panels
+
+
+def upscale_photo(photo: Any, handle: str | os.PathLike | Upscaler, out_dir: str | os.PathLike,
+                  shrink: int | None = None, zoom: int | None = None) -> tuple[list, list]:
+    """``progan-tf upscale``: the pictures of :func:`comparison_panels`, saved, and labelled.
+
+    Writes ``lowres.png``, ``bicubic.png``, ``srgan.png`` (and ``original.png``) at their own
+    sizes and ``comparison.png``: them side by side, labelled, enlarged by a whole factor
+    (``zoom``; default: at least 128 px tall).  Every file is written atomically, and only
+    after the upscaling succeeded.
+
+    Args:
+        photo: Anything :func:`progan_tf.load_image` reads (grey and transparent pictures too).
+        handle: For :func:`load_upscaler`.
+        out_dir: The output folder (created if missing).
+        shrink: Shrink the photo this many times first, so that the original is shown too.
+        zoom: The whole enlargement of ``comparison.png`` (default ``None``: automatic).
+
+    Returns:
+        ``(file names written, labels of the panels)``.
+    """
+    from progan_tf.display import labelled_panels, zoom_factor
+    from progan_tf.images import load_image, save_image
+
+    upscaler = load_upscaler(handle)
+    pictures, labels, panels = comparison_panels(upscaler, load_image(photo, crop=None),
+                                                 shrink=shrink)
+    comparison = labelled_panels(panels, list(labels.values()),
+                                 zoom=zoom_factor(panels[0].shape[:2], zoom))
+    out = Path(out_dir).expanduser()
+    for name, picture in pictures.items():
+        save_image(picture, out / f"{name}.png")
+    save_image(comparison, out / "comparison.png")
+    return [f"{name}.png" for name in pictures] + ["comparison.png"], list(labels.values())
