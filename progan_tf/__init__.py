@@ -19,12 +19,13 @@ from its own layer or the layers below it, and only their public names.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
-   ``edits``, ``explorer``, ``translators``.
+   ``edits``, ``explorer``, ``translators``, ``upscalers``.
 4. Training -- ``training`` (shared infrastructure), then the families plugged into it:
-   ``gan`` (ProGAN), ``dcgan`` and ``pix2pix``. Inference never imports training at module
-   level; what it needs from a trained network goes through a public seam
+   ``gan`` (ProGAN), ``dcgan``, ``pix2pix`` and ``srgan``. Inference never imports training
+   at module level; what it needs from a trained network goes through a public seam
    (``ProgressiveDiscriminator.features``).
-5. Entry points -- ``cli``, ``cli_parser``, ``demo``, ``demo_page``: the public API only.
+5. Entry points -- ``cli`` and its ``cli_*`` modules, ``demo``, ``demo_page``: the public API
+   only.
 
 Every ``pt.<name>`` is imported from its module on first use, so ``import progan_tf`` is instant
 and imports no TensorFlow; ``__init__.pyi`` spells the same names out for IDEs and type
@@ -50,7 +51,7 @@ if "tensorflow" not in sys.modules:
 # the two lists equal).
 _EXPORTS = {
     "animate": "animation",
-    **dict.fromkeys(["BUNDLED", "BUNDLED_PIX2PIX", "PROGAN_128"], "constants"),
+    **dict.fromkeys(["BUNDLED", "BUNDLED_PIX2PIX", "BUNDLED_SRGAN", "PROGAN_128"], "constants"),
     **dict.fromkeys(["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout",
                      "FaceNotFoundWarning", "HubLockHeld", "ImageLoadError", "LatentError",
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
@@ -70,6 +71,7 @@ _EXPORTS = {
                      "recover_latent", "ssim"], "recovery"),
     "face_crop": "face",
     **dict.fromkeys(["Translator", "load_translator"], "translators"),
+    **dict.fromkeys(["Upscaler", "load_upscaler"], "upscalers"),
 }
 
 __version__ = "0.1.0"

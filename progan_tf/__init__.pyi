@@ -8,6 +8,7 @@ file instead. tests/test_facade.py checks that it lists exactly the names of ``_
 from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
 from progan_tf.constants import BUNDLED_PIX2PIX as BUNDLED_PIX2PIX
+from progan_tf.constants import BUNDLED_SRGAN as BUNDLED_SRGAN
 from progan_tf.constants import PROGAN_128 as PROGAN_128
 from progan_tf.directions import direction_from_labels as direction_from_labels
 from progan_tf.directions import edit_latent as edit_latent
@@ -67,12 +68,15 @@ from progan_tf.recovery import recover_latent as recover_latent
 from progan_tf.recovery import ssim as ssim
 from progan_tf.translators import Translator as Translator
 from progan_tf.translators import load_translator as load_translator
+from progan_tf.upscalers import Upscaler as Upscaler
+from progan_tf.upscalers import load_upscaler as load_upscaler
 
 __version__: str
 
 __all__ = [
     "BUNDLED",
     "BUNDLED_PIX2PIX",
+    "BUNDLED_SRGAN",
     "DatasetError",
     "DemoError",
     "DownloadFailed",
@@ -98,6 +102,7 @@ __all__ = [
     "RunDirectoryError",
     "TrainingInterrupted",
     "Translator",
+    "Upscaler",
     "animate",
     "cosine_similarity",
     "direction_from_labels",
@@ -115,6 +120,7 @@ __all__ = [
     "lerp",
     "load_generator",
     "load_translator",
+    "load_upscaler",
     "load_image",
     "loop",
     "make_grid",

@@ -34,6 +34,7 @@ from typing import Any
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
 from progan_tf.cli_pix2pix import check_no_pix2pix_options, cmd_train_pix2pix, cmd_translate
+from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale, srgan_options_given
 from progan_tf.constants import grid_columns
 from progan_tf.errors import MissingDependencyError, OptionError, OutputPathError, ProganError
 
@@ -92,7 +93,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unusable output path at once: before TensorFlow loads and any work starts."""
     if args.command in ("generate", "interpolate") or (args.command == "evaluate" and args.out):
         _check_output_file(args.out)
-    elif args.command in ("train", "invert", "demo", "translate"):
+    elif args.command in ("train", "invert", "demo", "translate", "upscale"):
         _check_output_folder(args.out)
     elif args.command == "export":  # the export's own rules are checked by cmd_export
         _check_output_folder(Path(args.out_dir).expanduser().parent)
@@ -146,6 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.arch == "pix2pix":  # --arch pix2pix: trains in cmd_train_pix2pix
         return cmd_train_pix2pix(args)
+    if args.arch == "srgan" or srgan_options_given(args):  # --arch srgan: cmd_train_srgan
+        return cmd_train_srgan(args)
     check_no_pix2pix_options(args)
     if check_train_arch(args) == "dcgan":  # --arch: a DCGAN trains in cmd_train_dcgan
         return cmd_train_dcgan(args)
@@ -186,7 +189,7 @@ def check_train_arch(args: argparse.Namespace) -> str:
     gets the family's default (512, DCGAN's 100).
     """
     from progan_tf.cli_parser import DCGAN_ONLY_TRAIN_OPTIONS, PROGAN_ONLY_TRAIN_OPTIONS
-    from progan_tf.dcgan.config import run_arch
+    from progan_tf.training.runs import run_arch
 
     def value(flag: str, namespace: argparse.Namespace = args) -> Any:
         return getattr(namespace, flag[2:].replace("-", "_"))
@@ -262,14 +265,16 @@ def _train_strategy(args: argparse.Namespace) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """``progan-tf export``: the EMA generator of a run as a SavedModel in progan-128's shape."""
-    from progan_tf.dcgan.config import run_arch
     from progan_tf.errors import RunDirectoryError
     from progan_tf.gan.export import check_export_destination, export_run
+    from progan_tf.training.runs import run_arch
 
     if run_arch(args.run_dir) == "dcgan":  # the run.json says which family exports it
         from progan_tf.dcgan.export import export_run
     if run_arch(args.run_dir) == "pix2pix":
         from progan_tf.pix2pix.export import export_run
+    if run_arch(args.run_dir) == "srgan":
+        from progan_tf.srgan.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
     metrics = None
@@ -376,7 +381,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
             "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo,
-            "translate": cmd_translate}
+            "translate": cmd_translate, "upscale": cmd_upscale}
 
 
 def _import_tensorflow_quietly() -> None:

@@ -42,8 +42,8 @@ def pix2pix_config(args: argparse.Namespace) -> Any:
     ``--grayscale`` are refused in one line, as is resuming a run of another family.
     """
     from progan_tf.cli_parser import PROGAN_ONLY_TRAIN_OPTIONS
-    from progan_tf.dcgan.config import run_arch
     from progan_tf.pix2pix import Pix2PixConfig
+    from progan_tf.training.runs import run_arch
 
     def value(flag: str, namespace: argparse.Namespace = args) -> Any:
         return getattr(namespace, flag[2:].replace("-", "_"))

@@ -14,7 +14,8 @@ import pytest
 from progan_tf import constants
 from progan_tf.cli_parser import INVERT_LOSSES, build_parser
 
-COMMANDS = ["generate", "interpolate", "train", "export", "evaluate", "invert", "demo"]
+COMMANDS = ["generate", "interpolate", "train", "export", "evaluate", "invert", "demo", "translate",
+            "upscale"]
 
 # Prints the help of argv (given as sys.argv[1:]), then the heavy modules that got imported.
 RUNNER = """

@@ -43,6 +43,7 @@ EXPECTED_NOTEBOOKS = (
     "04_exploring_latent_space.ipynb",
     "05_dcgan_why_progressive.ipynb",
     "06_pix2pix.ipynb",
+    "07_srgan.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -78,6 +79,9 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
     "06_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "MAX_WIDTH": 8, "KIMG": 0.064,
                    "GRID_EVERY_KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 20,
                    "LOG_EVERY": 1},
+    "07_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "BLOCKS": 1, "PRETRAIN_KIMG": 0.032,
+                   "KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 16,
+                   "LOG_EVERY": 1, "SAMPLE_FACES": 200},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -193,6 +197,21 @@ assert all(np.isfinite(list(row.values())).all() for row in comparison.values())
 # "on a training face it gives that face's training sketch exactly"
 assert np.array_equal((prepared * 255).round().astype(np.uint8), held_out.inputs[0])
 assert pictures["translated"].shape == (RESOLUTION, RESOLUTION, 3)
+""",
+    "07_*.ipynb": """
+# "SRGAN starts from" the SRResNet checkpoint: one run, phase srresnet then srgan
+assert [p["name"] for p in metadata["schedule"]["phases"]] == ["srresnet", "srgan"]
+assert metadata["images_shown"] >= config.schedule().total_images
+assert json.loads((Path(srresnet_export) / "metadata.json").read_text())["images_shown"] \
+    == pretrain_images
+# "both exports are folders that load_upscaler reads"; "any size in, 4x out"
+assert srgan_upscaler.scale == srresnet_upscaler.scale == 4
+# measured on "the last HOLDOUT faces", "never trained on"
+assert config.holdout == HOLDOUT and len(held_out) == HOLDOUT
+assert {"bicubic", "SRResNet", "SRGAN"} <= set(table) and floor_swd > 0
+# section 5: the photo is shrunk 4x and enlarged back to the original's size; a huge one refused
+assert pictures["srgan"].shape == pictures["original"].shape
+assert "too large to upscale" in refused
 """,
 }
 
@@ -484,7 +503,7 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
-                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb")
+                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb", "07_srgan.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():
