@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.resources
+import json
 import logging
 import os
 import re
@@ -238,6 +239,7 @@ def _checked_folder(path: Path) -> str:
             advice = "pass the folder that holds saved_model.pb"
         raise ModelLoadError(f"{str(path)!r} is a file, not a model folder; {advice}")
     if any((path / name).is_file() for name in _SAVED_MODEL_FILES):
+        _refuse_other_kinds(path)
         return str(path)
     if _looks_like_hub_download(path):
         raise ModelLoadError(
@@ -248,6 +250,29 @@ def _checked_folder(path: Path) -> str:
     raise ModelLoadError(
         f"{str(path)!r} is not a SavedModel folder (it has no saved_model.pb); pass the folder "
         f"that holds saved_model.pb, a TF Hub URL, or 'bundled'{hint}")
+
+
+_OTHER_KINDS = {"pix2pix": ("a Pix2Pix translator", "load_translator", "progan-tf translate"),
+                "srgan": ("an SRGAN upscaler", "load_upscaler", "progan-tf upscale")}
+"""Exports of our own that are SavedModels but not generators: ``metadata["arch"]`` -> (what it
+is, the function that loads it, the command that uses it)."""
+
+
+def _refuse_other_kinds(path: Path) -> None:
+    """Refuses our own exports of image-to-image models, which take pictures, not latents.
+
+    Their serving signatures would fail later with a shape error that names no cause; their
+    ``metadata.json`` says what they are. A folder without (readable) metadata is left to load.
+    """
+    try:
+        arch = json.loads((path / "metadata.json").read_text(encoding="utf-8")).get("arch")
+    except (OSError, ValueError, AttributeError):
+        return
+    if arch in _OTHER_KINDS:
+        what, loader, command = _OTHER_KINDS[arch]
+        raise ModelLoadError(f"{str(path)!r} is {what}: it turns pictures into pictures, not "
+                             f"latents into images; load it with {loader}() or use "
+                             f"'{command}'")
 
 
 def _looks_like_hub_download(path: Path) -> bool:
