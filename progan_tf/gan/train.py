@@ -59,6 +59,9 @@ class TrainConfig:
     * ``quality_every_kimg`` and ``quality_images`` -- how often, and on how many images, SWD
       against the held-out images is measured into ``quality.csv`` (0, the default: never;
       see :func:`quality_callbacks`): measuring changes nothing the run trains;
+    * ``final_kimg`` -- the length of the last stable phase, the only phase it shapes: resume
+      with a larger value to train longer (a finished run continues where it ended); a value
+      that ends before the images already shown trains nothing more;
     * ``command`` and ``out_dir`` -- what was typed and where the folder is now.
 
     ``run.json`` itself is written once, when the run starts.
