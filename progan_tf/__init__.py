@@ -18,11 +18,14 @@ from its own layer or the layers below it, and only their public names.
    never TensorFlow, so the CLI can import them before it decides whether it needs TensorFlow.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
    ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
-3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``.
-4. Training -- ``training`` (shared infrastructure), then ``gan`` (ProGAN, a family plugged into
-   it). Inference never imports training at module level; what it needs from a trained network
-   goes through a public seam (``ProgressiveDiscriminator.features``).
-5. Entry points -- ``cli``, ``cli_parser``, ``demo``, ``demo_page``: the public API only.
+3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
+   ``edits``, ``explorer``, ``translators``, ``upscalers``.
+4. Training -- ``training`` (shared infrastructure), then the families plugged into it:
+   ``gan`` (ProGAN), ``dcgan``, ``pix2pix`` and ``srgan``. Inference never imports training
+   at module level; what it needs from a trained network goes through a public seam
+   (``ProgressiveDiscriminator.features``).
+5. Entry points -- ``cli`` and its ``cli_*`` modules, ``demo``, ``demo_page``: the public API
+   only.
 
 Every ``pt.<name>`` is imported from its module on first use, so ``import progan_tf`` is instant
 and imports no TensorFlow; ``__init__.pyi`` spells the same names out for IDEs and type
@@ -48,12 +51,15 @@ if "tensorflow" not in sys.modules:
 # the two lists equal).
 _EXPORTS = {
     "animate": "animation",
-    **dict.fromkeys(["BUNDLED", "PROGAN_128"], "constants"),
+    **dict.fromkeys(["BUNDLED", "BUNDLED_PIX2PIX", "BUNDLED_SRGAN", "PROGAN_128"], "constants"),
     **dict.fromkeys(["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout",
                      "FaceNotFoundWarning", "HubLockHeld", "ImageLoadError", "LatentError",
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",
                      "OptionError", "OutputPathError", "ProganError", "RecoveryError",
                      "RedirectRefused", "RunDirectoryError", "TrainingInterrupted"], "errors"),
+    **dict.fromkeys(["direction_from_labels", "edit_latent", "random_directions"], "directions"),
+    **dict.fromkeys(["edit_strip", "effect_size", "strip_effect", "visible_angle"], "edits"),
+    **dict.fromkeys(["Explorer", "explore"], "explorer"),
     **dict.fromkeys(["Generator", "load_generator"], "generator"),
     **dict.fromkeys(["display_image", "load_image", "make_grid", "save_image", "show_grid",
                      "show_image", "show_side_by_side", "to_uint8"], "images"),
@@ -62,8 +68,11 @@ _EXPORTS = {
     **dict.fromkeys(["cosine_similarity", "latent_norms", "sample_latents"], "latents"),
     **dict.fromkeys(["RecoveryResult", "RecoverySettings", "discriminator_extractor",
                      "find_closest_latent_vector", "perceptual_extractor", "psnr",
-                     "recover_latent", "ssim"], "recovery"),
+                     "recover_latent", "ssim", "Encoder", "load_encoder",
+                     "plan_search"], "recovery"),
     "face_crop": "face",
+    **dict.fromkeys(["Translator", "load_translator"], "translators"),
+    **dict.fromkeys(["Upscaler", "load_upscaler"], "upscalers"),
 }
 
 __version__ = "0.1.0"

@@ -7,7 +7,16 @@ file instead. tests/test_facade.py checks that it lists exactly the names of ``_
 
 from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
+from progan_tf.constants import BUNDLED_PIX2PIX as BUNDLED_PIX2PIX
+from progan_tf.constants import BUNDLED_SRGAN as BUNDLED_SRGAN
 from progan_tf.constants import PROGAN_128 as PROGAN_128
+from progan_tf.directions import direction_from_labels as direction_from_labels
+from progan_tf.directions import edit_latent as edit_latent
+from progan_tf.directions import random_directions as random_directions
+from progan_tf.edits import edit_strip as edit_strip
+from progan_tf.edits import effect_size as effect_size
+from progan_tf.edits import strip_effect as strip_effect
+from progan_tf.edits import visible_angle as visible_angle
 from progan_tf.errors import DatasetError as DatasetError
 from progan_tf.errors import DemoError as DemoError
 from progan_tf.errors import DownloadFailed as DownloadFailed
@@ -27,6 +36,8 @@ from progan_tf.errors import RecoveryError as RecoveryError
 from progan_tf.errors import RedirectRefused as RedirectRefused
 from progan_tf.errors import RunDirectoryError as RunDirectoryError
 from progan_tf.errors import TrainingInterrupted as TrainingInterrupted
+from progan_tf.explorer import Explorer as Explorer
+from progan_tf.explorer import explore as explore
 from progan_tf.face import face_crop as face_crop
 from progan_tf.generator import Generator as Generator
 from progan_tf.generator import load_generator as load_generator
@@ -47,23 +58,34 @@ from progan_tf.interpolation import walk as walk
 from progan_tf.latents import cosine_similarity as cosine_similarity
 from progan_tf.latents import latent_norms as latent_norms
 from progan_tf.latents import sample_latents as sample_latents
+from progan_tf.recovery import Encoder as Encoder
 from progan_tf.recovery import RecoveryResult as RecoveryResult
 from progan_tf.recovery import RecoverySettings as RecoverySettings
 from progan_tf.recovery import discriminator_extractor as discriminator_extractor
 from progan_tf.recovery import find_closest_latent_vector as find_closest_latent_vector
+from progan_tf.recovery import load_encoder as load_encoder
 from progan_tf.recovery import perceptual_extractor as perceptual_extractor
+from progan_tf.recovery import plan_search as plan_search
 from progan_tf.recovery import psnr as psnr
 from progan_tf.recovery import recover_latent as recover_latent
 from progan_tf.recovery import ssim as ssim
+from progan_tf.translators import Translator as Translator
+from progan_tf.translators import load_translator as load_translator
+from progan_tf.upscalers import Upscaler as Upscaler
+from progan_tf.upscalers import load_upscaler as load_upscaler
 
 __version__: str
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_PIX2PIX",
+    "BUNDLED_SRGAN",
     "DatasetError",
     "DemoError",
     "DownloadFailed",
     "DownloadTimeout",
+    "Encoder",
+    "Explorer",
     "FaceNotFoundWarning",
     "Generator",
     "HubLockHeld",
@@ -83,10 +105,17 @@ __all__ = [
     "RedirectRefused",
     "RunDirectoryError",
     "TrainingInterrupted",
+    "Translator",
+    "Upscaler",
     "animate",
     "cosine_similarity",
+    "direction_from_labels",
     "discriminator_extractor",
     "display_image",
+    "edit_latent",
+    "edit_strip",
+    "effect_size",
+    "explore",
     "face_crop",
     "find_closest_latent_vector",
     "interpolate",
@@ -94,11 +123,16 @@ __all__ = [
     "latent_norms",
     "lerp",
     "load_generator",
+    "load_translator",
+    "load_upscaler",
+    "load_encoder",
     "load_image",
     "loop",
     "make_grid",
     "perceptual_extractor",
+    "plan_search",
     "psnr",
+    "random_directions",
     "recover_latent",
     "sample_latents",
     "save_image",
@@ -107,6 +141,8 @@ __all__ = [
     "show_side_by_side",
     "slerp",
     "ssim",
+    "strip_effect",
     "to_uint8",
+    "visible_angle",
     "walk",
 ]

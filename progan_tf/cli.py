@@ -8,6 +8,7 @@
     progan-tf invert       PHOTO --model HANDLE [--steps --restarts --loss --no-face-crop]
                            [--encoder DIR | --full-search] --out DIR
     progan-tf train-encoder --model HANDLE --out DIR [--data FACES --minutes --steps --resume]
+    progan-tf translate    PHOTO [--model bundled-pix2pix] [--seed --zoom] --out DIR
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
                            [--full-search]
 
@@ -33,10 +34,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from progan_tf.cli_encoder import cmd_train_encoder
+
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
+from progan_tf.cli_pix2pix import check_no_pix2pix_options, cmd_train_pix2pix, cmd_translate
+from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale, srgan_options_given
 from progan_tf.constants import grid_columns
-from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
+from progan_tf.errors import MissingDependencyError, OptionError, OutputPathError, ProganError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -93,7 +98,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unusable output path at once: before TensorFlow loads and any work starts."""
     if args.command in ("generate", "interpolate") or (args.command == "evaluate" and args.out):
         _check_output_file(args.out)
-    elif args.command in ("train", "invert", "demo", "train-encoder"):
+    elif args.command in ("train", "invert", "demo", "translate", "upscale", "train-encoder"):
         _check_output_folder(args.out)
     elif args.command == "export":  # the export's own rules are checked by cmd_export
         _check_output_folder(Path(args.out_dir).expanduser().parent)
@@ -145,6 +150,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from progan_tf.errors import TrainingInterrupted
     from progan_tf.gan.train import TrainConfig, train
 
+    if args.arch == "pix2pix":  # --arch pix2pix: trains in cmd_train_pix2pix
+        return cmd_train_pix2pix(args)
+    if args.arch == "srgan" or srgan_options_given(args):  # --arch srgan: cmd_train_srgan
+        return cmd_train_srgan(args)
+    check_no_pix2pix_options(args)
+    if check_train_arch(args) == "dcgan":  # --arch: a DCGAN trains in cmd_train_dcgan
+        return cmd_train_dcgan(args)
     config = TrainConfig(
         data_dir=args.data_dir, out_dir=args.out, resolution=args.resolution,
         latent_dim=args.latent_dim, fmap_base=args.fmap_base, fmap_max=args.fmap_max,
@@ -154,7 +166,74 @@ def cmd_train(args: argparse.Namespace) -> int:
         precision=args.precision, fmap_decay=args.fmap_decay, loss=args.loss,
         r1_gamma=args.r1_gamma, r1_interval=args.r1_interval, augment=args.augment,
         augment_policy=args.augment_policy, ada_target=args.ada_target, ada_kimg=args.ada_kimg,
-        init=args.init, command="progan-tf " + " ".join(sys.argv[1:]))
+        init=args.init, quality_every_kimg=args.quality_every_kimg,
+        quality_images=args.quality_images, command="progan-tf " + " ".join(sys.argv[1:]))
+    stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
+    try:
+        run_dir = train(config, resume=args.resume, stop_after_images=stop,
+                        strategy=getattr(args, "strategy", None))
+    except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
+        import signal
+
+        print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
+        return 128 + getattr(signal, stopped.signal, signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
+    print(f"run saved in {run_dir}; export it with: progan-tf export {run_dir} EXPORT_DIR")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# train --arch dcgan
+# --------------------------------------------------------------------------------------------
+
+
+def check_train_arch(args: argparse.Namespace) -> str:
+    """Check ``train``'s options against ``--arch`` and the run resumed; returns the arch.
+
+    Options of the other family are refused in one line (a ProGAN option counts as given when
+    it differs from its default), as is resuming a run of the other family; ``--latent-dim``
+    gets the family's default (512, DCGAN's 100).
+    """
+    from progan_tf.cli_parser import DCGAN_ONLY_TRAIN_OPTIONS, PROGAN_ONLY_TRAIN_OPTIONS
+    from progan_tf.training.runs import run_arch
+
+    def value(flag: str, namespace: argparse.Namespace = args) -> Any:
+        return getattr(namespace, flag[2:].replace("-", "_"))
+
+    if args.arch == "dcgan":
+        defaults = build_parser().parse_args(["train", "DATA", "--out", "OUT"])
+        given = [flag for flag in PROGAN_ONLY_TRAIN_OPTIONS if value(flag) != value(flag, defaults)]
+        other, instead = "a progressive GAN", "progan"
+    else:
+        given = [flag for flag in DCGAN_ONLY_TRAIN_OPTIONS if value(flag) is not None]
+        other, instead = "--arch dcgan", "dcgan"
+    if given:
+        one = len(given) == 1
+        raise OptionError(f"{', '.join(given)} {'is an option' if one else 'are options'} of "
+                          f"{other} only; drop {'it' if one else 'them'}, or pass --arch "
+                          f"{instead}")
+    found = run_arch(args.out) if args.resume else None
+    if found is not None and found != args.arch:
+        raise OptionError(f"{args.out!r} holds a {found} run; resume it with --arch {found}, or "
+                          f"choose another --out for a new {args.arch} run")
+    if args.latent_dim is None:
+        args.latent_dim = 100 if args.arch == "dcgan" else 512
+    return args.arch
+
+
+def cmd_train_dcgan(args: argparse.Namespace) -> int:
+    """``progan-tf train --arch dcgan``: trains (or resumes) a DCGAN run."""
+    from progan_tf.dcgan import DCGANConfig, train
+    from progan_tf.errors import TrainingInterrupted
+
+    chosen = {"kimg": args.kimg, "batch_size": args.batch_size, "width": args.width,
+              "channels": 1 if args.grayscale else None,
+              "grid_every_kimg": args.grid_every_kimg}
+    config = DCGANConfig(
+        data_dir=args.data_dir, out_dir=args.out, resolution=args.resolution,
+        latent_dim=args.latent_dim, crop=args.crop, mirror=args.mirror, holdout=args.holdout,
+        checkpoint_minutes=args.checkpoint_minutes, jit_compile=args.xla, seed=args.seed,
+        precision=args.precision, command="progan-tf " + " ".join(sys.argv[1:]),
+        **{key: value for key, value in chosen.items() if value is not None})
     stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
     try:
         run_dir = train(config, resume=args.resume, stop_after_images=stop,
@@ -193,6 +272,14 @@ def cmd_export(args: argparse.Namespace) -> None:
     """``progan-tf export``: the EMA generator of a run as a SavedModel in progan-128's shape."""
     from progan_tf.errors import RunDirectoryError
     from progan_tf.gan.export import check_export_destination, export_run
+    from progan_tf.training.runs import run_arch
+
+    if run_arch(args.run_dir) == "dcgan":  # the run.json says which family exports it
+        from progan_tf.dcgan.export import export_run
+    if run_arch(args.run_dir) == "pix2pix":
+        from progan_tf.pix2pix.export import export_run
+    if run_arch(args.run_dir) == "srgan":
+        from progan_tf.srgan.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
     metrics = None
@@ -306,55 +393,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"open {result.index.resolve().as_uri()}")
 
 
-_ENCODER_OPTIONS = {"data": "data_dir", "crop": "crop", "holdout": "holdout", "steps": "steps",
-                    "minutes": "minutes", "batch_size": "batch_size",
-                    "real_batch_size": "real_batch_size", "latent_weight": "latent_weight",
-                    "learning_rate": "learning_rate", "seed": "seed", "width": "width",
-                    "max_width": "max_width",
-                    "checkpoint_minutes": "checkpoint_minutes", "model": "model"}
-
-
-def cmd_train_encoder(args: argparse.Namespace) -> int:
-    """``progan-tf train-encoder``: trains (or resumes) an encoder for a generator."""
-    import dataclasses
-    import signal
-
-    from progan_tf.constants import ENCODER_TRAIN_STEPS
-    from progan_tf.errors import OptionError, TrainingInterrupted
-    from progan_tf.recovery.encoder_training import (
-        EncoderConfig,
-        read_encoder_run,
-        train_encoder,
-    )
-
-    given = {field: getattr(args, option) for option, field in _ENCODER_OPTIONS.items()
-             if getattr(args, option) is not None}
-    given["command"] = "progan-tf " + " ".join(sys.argv[1:])
-    if args.resume:  # the run's options, with those given on the command line
-        config = dataclasses.replace(read_encoder_run(args.out), **given)
-    elif args.model is None:
-        raise OptionError("train-encoder needs --model (the generator to train an encoder for), "
-                          "e.g. --model bundled")
-    else:
-        config = EncoderConfig(out_dir=args.out, **{"steps": ENCODER_TRAIN_STEPS, **given})
-    try:
-        run_dir = train_encoder(config, resume=args.resume, stop_after_steps=args.stop_after_steps)
-    except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
-        print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
-        return 128 + getattr(signal, stopped.signal, signal.SIGINT)
-    from progan_tf.recovery.encoder import is_encoder_folder
-
-    if is_encoder_folder(run_dir):
-        print(f"encoder saved in {run_dir}; use it with: progan-tf invert PHOTO --model "
-              f"{config.model} --encoder {run_dir}")
-    else:
-        print(f"session ended with a checkpoint in {run_dir}; continue with: progan-tf "
-              f"train-encoder --out {run_dir} --resume")
-    return 0
-
-
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
             "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo,
+            "translate": cmd_translate, "upscale": cmd_upscale,
             "train-encoder": cmd_train_encoder}
 
 
@@ -369,7 +410,10 @@ def _import_tensorflow_quietly() -> None:
         os.dup2(devnull, 2)
         import keras  # noqa: F401
         import tensorflow as tf
-        import tensorflow_hub  # noqa: F401
+
+        from progan_tf.downloads import import_tensorflow_hub
+
+        import_tensorflow_hub()  # without its pkg_resources warning, which muting fd 2 misses
 
         tf.config.list_logical_devices()  # device start-up prints its notices now, muted
     finally:

@@ -10,10 +10,13 @@ Modules that own a fact's *meaning* re-export it (``progan_tf.PROGAN_128``,
 
 from __future__ import annotations
 
-__all__ = ["AUGMENTS", "AUGMENT_OPS", "BUNDLED", "CROPS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
+__all__ = ["ARCHS", "AUGMENTS", "AUGMENT_OPS", "BUNDLED", "BUNDLED_DCGAN", "CROPS",
+           "DCGAN_RESOLUTIONS", "DEFAULT_MODEL", "DISTRIBUTE_STRATEGIES",
            "ENCODER_REFINE_RESTARTS", "ENCODER_REFINE_STEPS", "ENCODER_TRAIN_STEPS",
            "INTERPOLATION_METHODS", "KAGGLE_PREFIX", "LOSSES", "PRECISIONS", "PROGAN_128",
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
+           "BUNDLED_PIX2PIX", "PIX2PIX_ADVERSARIAL", "PIX2PIX_PAIRS",
+           "BUNDLED_SRGAN", "SRGAN_ARCH", "UPSCALER_MAX_PIXELS",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
 
 # ---------------------------------------------------------------------------------------------
@@ -91,6 +94,53 @@ def grid_columns(count: int, ncols: int | None = None) -> int:
         while ncols * ncols < count:
             ncols += 1
     return max(1, min(ncols, count))
+
+
+# ---------------------------------------------------------------------------------------------
+# Model families (``progan-tf train --arch``)
+# ---------------------------------------------------------------------------------------------
+
+SRGAN_ARCH = "srgan"
+"""``progan-tf train --arch srgan``: 4x super-resolution (Ledig et al. 2017)."""
+
+ARCHS = ("progan", "dcgan", "pix2pix", SRGAN_ARCH)
+"""What ``progan-tf train --arch`` trains: the progressive GAN (the default), a DCGAN, a
+Pix2Pix image-to-image translator, or an SRGAN upscaler."""
+
+DCGAN_RESOLUTIONS = (16, 28, 32, 64)
+"""Image sizes a DCGAN trains at: 4x4 (7x7 for 28, MNIST's size) doubled by each layer."""
+
+BUNDLED_DCGAN = "bundled-dcgan"
+"""Handle of the DCGAN shipped inside the package (``load_generator("bundled-dcgan")``)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Pix2Pix (``progan-tf train --arch pix2pix``, ``progan-tf translate``)
+# --------------------------------------------------------------------------------------------
+
+BUNDLED_PIX2PIX = "bundled-pix2pix"
+"""Handle of the Pix2Pix translator shipped inside the package
+(``load_translator("bundled-pix2pix")``)."""
+
+PIX2PIX_PAIRS = ("auto", "sketch", "folders", "side-by-side")
+"""Where a Pix2Pix run's pairs come from: each photo's sketch (edges and colour dots), two
+folders of matching file names, or A|B images; ``auto`` tells them apart."""
+
+PIX2PIX_ADVERSARIAL = ("mse", "bce")
+"""Pix2Pix's adversarial loss: least squares (the course's) or cross-entropy (the paper's)."""
+
+
+# --------------------------------------------------------------------------------------------
+# SRGAN (``progan-tf train --arch srgan``, ``progan-tf upscale``)
+# --------------------------------------------------------------------------------------------
+
+BUNDLED_SRGAN = "bundled-srgan"
+"""Handle of the SRGAN upscaler shipped inside the package (``load_upscaler("bundled-srgan")``)."""
+
+UPSCALER_MAX_PIXELS = 1024 * 1024
+"""The largest picture (in input pixels) an upscaler enlarges by default; 4x makes 16 times
+as many, 16.8 million, about 200 MB of float32."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Encoders (instant inversion)

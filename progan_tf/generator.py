@@ -28,7 +28,15 @@ import tensorflow as tf
 from progan_tf.checks import check_whole_number
 from progan_tf.downloads import DEFAULT_MODEL_TIMEOUT
 from progan_tf.errors import LatentError, ModelLoadError, one_line
-from progan_tf.loading import BUNDLED, PROGAN_128, PROGAN_128_KAGGLE, bundled_folder, load_module
+from progan_tf.loading import (
+    BUNDLED,
+    BUNDLED_DCGAN,
+    PROGAN_128,
+    PROGAN_128_KAGGLE,
+    bundled_dcgan_folder,
+    bundled_folder,
+    load_module,
+)
 
 __all__ = ["Generator", "load_generator", "PROGAN_128", "PROGAN_128_KAGGLE", "BUNDLED",
            "DEFAULT_MODEL_TIMEOUT", "METADATA_FILE"]
@@ -179,6 +187,8 @@ class Generator:
         """
         if self.handle == BUNDLED:
             source = bundled_folder().joinpath(METADATA_FILE)
+        elif self.handle == BUNDLED_DCGAN:
+            source = bundled_dcgan_folder().joinpath(METADATA_FILE)
         elif "://" in self.handle or not os.path.isdir(os.path.expanduser(self.handle)):
             return {}
         else:
@@ -315,7 +325,9 @@ def load_generator(
           ``"google/progan-128/tensorFlow1/progan-128/1"`` (loaded like its Kaggle URL), or
           the same after ``"kaggle:"`` to load it with ``kagglehub`` only;
         * a local folder holding a TF1 Hub module or a TF2 SavedModel (``~`` is expanded);
-        * ``"bundled"``: the small generator shipped with progan-tf, for offline use.
+        * ``"bundled"``: the small generator shipped with progan-tf, for offline use;
+        * ``"bundled-dcgan"``: the DCGAN shipped with progan-tf (a one-line error in a version
+          that ships no DCGAN weights yet).
 
         chunk_size: Largest batch run through the model at once (see :class:`Generator`).
         signature: Name of the signature to use. If the model has none by that name and

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.resources
+import json
 import logging
 import os
 import re
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
-from progan_tf.constants import BUNDLED, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
+from progan_tf.constants import BUNDLED, BUNDLED_DCGAN, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
 from progan_tf.downloads import (
     Deadline,
     DownloadTimeout,
@@ -47,8 +48,9 @@ if TYPE_CHECKING:
 
 hub = import_tensorflow_hub()
 
-__all__ = ["BUNDLED", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128", "PROGAN_128_KAGGLE",
-           "bundled_folder", "kaggle_handle", "load_module"]
+__all__ = ["BUNDLED", "BUNDLED_DCGAN", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128",
+           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "kaggle_handle",
+           "load_module"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,8 @@ def _resolve(text: str) -> str:
     """Returns what to fetch or load: a URL or a local folder."""
     if text == BUNDLED:
         return _bundled_path()
+    if text == BUNDLED_DCGAN:
+        return _bundled_dcgan_path()
     if text.startswith(_URL_SCHEMES):
         return _checked_url(text)
     if text.startswith(_SCHEMELESS_HOSTS):
@@ -200,6 +204,26 @@ def _bundled_path() -> str:
     return _checked_folder(Path(str(folder)))
 
 
+def bundled_dcgan_folder() -> Traversable:
+    """Where the bundled DCGAN (``"bundled-dcgan"``) lives inside the installed package.
+
+    Returns:
+        The folder, as an :class:`importlib.abc.Traversable`; it may not exist yet (see
+        :func:`load_module`).
+    """
+    return importlib.resources.files("progan_tf").joinpath("bundled", "dcgan")
+
+
+def _bundled_dcgan_path() -> str:
+    folder = bundled_dcgan_folder()
+    if not folder.joinpath("saved_model.pb").is_file():
+        raise ModelLoadError(
+            f"{BUNDLED_DCGAN!r}: this version of progan-tf ships no DCGAN weights yet (no "
+            f"{folder}); train one with 'progan-tf train DATA --arch dcgan' and load its export "
+            f"folder, or use {_BUNDLED_ADVICE}")
+    return _checked_folder(Path(str(folder)))
+
+
 def _checked_folder(path: Path) -> str:
     """Accepts a SavedModel folder; explains what is wrong with anything else."""
     if path.is_file():
@@ -215,6 +239,7 @@ def _checked_folder(path: Path) -> str:
             advice = "pass the folder that holds saved_model.pb"
         raise ModelLoadError(f"{str(path)!r} is a file, not a model folder; {advice}")
     if any((path / name).is_file() for name in _SAVED_MODEL_FILES):
+        _refuse_other_kinds(path)
         return str(path)
     if _looks_like_hub_download(path):
         raise ModelLoadError(
@@ -225,6 +250,29 @@ def _checked_folder(path: Path) -> str:
     raise ModelLoadError(
         f"{str(path)!r} is not a SavedModel folder (it has no saved_model.pb); pass the folder "
         f"that holds saved_model.pb, a TF Hub URL, or 'bundled'{hint}")
+
+
+_OTHER_KINDS = {"pix2pix": ("a Pix2Pix translator", "load_translator", "progan-tf translate"),
+                "srgan": ("an SRGAN upscaler", "load_upscaler", "progan-tf upscale")}
+"""Exports of our own that are SavedModels but not generators: ``metadata["arch"]`` -> (what it
+is, the function that loads it, the command that uses it)."""
+
+
+def _refuse_other_kinds(path: Path) -> None:
+    """Refuses our own exports of image-to-image models, which take pictures, not latents.
+
+    Their serving signatures would fail later with a shape error that names no cause; their
+    ``metadata.json`` says what they are. A folder without (readable) metadata is left to load.
+    """
+    try:
+        arch = json.loads((path / "metadata.json").read_text(encoding="utf-8")).get("arch")
+    except (OSError, ValueError, AttributeError):
+        return
+    if arch in _OTHER_KINDS:
+        what, loader, command = _OTHER_KINDS[arch]
+        raise ModelLoadError(f"{str(path)!r} is {what}: it turns pictures into pictures, not "
+                             f"latents into images; load it with {loader}() or use "
+                             f"'{command}'")
 
 
 def _looks_like_hub_download(path: Path) -> bool:

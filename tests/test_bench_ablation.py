@@ -19,6 +19,11 @@ def test_quick_ablation_prints_a_row_per_recipe_and_reruns_without_training(face
     result = json.loads((tmp_path / "ablation.json").read_text())["recipes"][0]
     assert result["swd"][0 if isinstance(result["swd"], list) else "8"] > 0
     assert result["curve"] and result["cpu_minutes"] > 0
+    # The winner trains on past equal images until it is within 2x its floor or the cap; the
+    # SWD columns stay those at equal images.
+    assert result["kimg"] == 0.256
+    assert result["kimg_to_2x_floor"] is not None or result["curve_kimg"] == 0.384
+    assert result["curve"][-1]["kimg"] == result["curve_kimg"] >= 0.256
     # A finished run is read back, not trained again.
     stamp = (tmp_path / "runs" / "ns-r1-ada" / "quality.csv").stat().st_mtime_ns
     ablation.main(args)

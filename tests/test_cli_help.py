@@ -14,7 +14,8 @@ import pytest
 from progan_tf import constants
 from progan_tf.cli_parser import INVERT_LOSSES, build_parser
 
-COMMANDS = ["generate", "interpolate", "train", "export", "evaluate", "invert", "demo"]
+COMMANDS = ["generate", "interpolate", "train", "export", "evaluate", "invert", "demo", "translate",
+            "upscale", "train-encoder"]
 
 # Prints the help of argv (given as sys.argv[1:]), then the heavy modules that got imported.
 RUNNER = """
@@ -47,13 +48,18 @@ def test_importing_the_package_does_not_import_tensorflow():
     assert result.stdout.strip() == "False", result.stderr
 
 
-def choices_of(command, dest):
+def option_action(command, dest):
     parser = build_parser()
     sub = next(action for action in parser._actions if action.dest == "command")
     for action in sub.choices[command]._actions:
         if action.dest == dest:
-            return action.choices, action.default
+            return action
     raise AssertionError(f"{command} has no option {dest}")
+
+
+def choices_of(command, dest):
+    action = option_action(command, dest)
+    return action.choices, action.default
 
 
 def test_defaults_and_choices_are_the_packages():
@@ -67,6 +73,13 @@ def test_defaults_and_choices_are_the_packages():
     for command in ("generate", "interpolate", "evaluate", "invert"):
         assert choices_of(command, "model") == (None, constants.DEFAULT_MODEL)
     assert choices_of("demo", "model") == (None, constants.BUNDLED)
-    assert choices_of("invert", "steps")[1] == constants.RECOVERY_STEPS
-    assert choices_of("invert", "restarts")[1] == constants.RECOVERY_RESTARTS
-    assert choices_of("demo", "steps")[1] == constants.RECOVERY_STEPS
+    # --steps/--restarts default to None: the fast path (an encoder) and the full search have
+    # their own defaults, both named in the help, chosen when the command knows which it takes.
+    for command in ("invert", "demo"):
+        for option, fast, full in [
+                ("steps", constants.ENCODER_REFINE_STEPS, constants.RECOVERY_STEPS),
+                ("restarts", constants.ENCODER_REFINE_RESTARTS, constants.RECOVERY_RESTARTS)]:
+            action = option_action(command, option)
+            assert action.default is None
+            assert f"default {fast} after an encoder, {full} for the full search" in \
+                " ".join(action.help.split())

@@ -247,6 +247,8 @@ def test_cli_train_bad_input_one_line_errors(faces, tmp_path):
         (["train", str(empty), "--out", str(tmp_path / "a")], "no image files"),
         (["train", str(faces), "--out", str(tmp_path / "b"), "--resolution", "48"], "power of two"),
         (["train", str(faces), "--out", str(tmp_path / "c"), "--resume"], "no run to resume"),
+        (["train", str(faces), "--out", str(tmp_path / "d"), "--quality-every-kimg", "5"],
+         "give a holdout too. Received: holdout=0"),
         (["export", str(tmp_path), str(tmp_path / "e")], "not a training run"),
         (["export", str(tmp_path), str(tmp_path / "f"), "--metrics", str(tmp_path / "no.json")],
          "cannot read metrics file"),

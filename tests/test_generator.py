@@ -467,6 +467,18 @@ def test_folder_without_saved_model_is_refused(tmp_path, tf2_saved_model_dir):
     assert f"did you mean {str(tmp_path / 'download' / 'model')!r}" in str(caught.value)
 
 
+@pytest.mark.parametrize("arch, loader", [("pix2pix", "load_translator"),
+                                           ("srgan", "load_upscaler")])
+def test_image_to_image_exports_are_refused_by_their_metadata(tmp_path, arch, loader,
+                                                              tf2_saved_model_dir):
+    shutil.copytree(tf2_saved_model_dir, tmp_path / "export")
+    (tmp_path / "export" / "metadata.json").write_text(f'{{"arch": "{arch}"}}')
+    with pytest.raises(ModelLoadError, match=f"not latents into images; load it with {loader}"):
+        load_generator(tmp_path / "export")
+    (tmp_path / "export" / "metadata.json").write_text('{"arch": "dcgan"}')  # a generator
+    assert load_generator(tmp_path / "export").latent_dim == 64
+
+
 def test_local_copy_of_interrupted_hub_download_is_refused(tmp_path):
     folder = tmp_path / hashlib.sha1(PROGAN_128.encode()).hexdigest()
     (folder / "variables").mkdir(parents=True)

@@ -41,6 +41,9 @@ EXPECTED_NOTEBOOKS = (
     "02_latent_recovery.ipynb",
     "03_train_progressive_gan.ipynb",
     "04_exploring_latent_space.ipynb",
+    "05_dcgan_why_progressive.ipynb",
+    "06_pix2pix.ipynb",
+    "07_srgan.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -69,6 +72,16 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
                    "SAMPLE_FACES": 300, "FINETUNE_PHOTOS": 64, "FINETUNE_KIMG": 0.064},
     "04_*.ipynb": {"N_REAL": 1000, "N_GENERATED": 3, "N_STATS": 50, "N_CHECK": 100,
                    "STRIP_STEPS": 5},
+    "05_*.ipynb": {"RESOLUTION": 16, "WIDTH": 8, "KIMG": 0.256, "GRID_EVERY_KIMG": 0.064,
+                   "NUM_FACES": 240, "HOLDOUT": 40, "LOG_EVERY": 1, "MNIST_DIGITS": 256,
+                   "MNIST_EPOCHS": 2, "MNIST_WIDTH": 8, "RACE_SECONDS": 4, "PROGAN_FMAP_MAX": 8,
+                   "PROGAN_KIMG_PER_PHASE": 0.032},
+    "06_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "MAX_WIDTH": 8, "KIMG": 0.064,
+                   "GRID_EVERY_KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 20,
+                   "LOG_EVERY": 1},
+    "07_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "BLOCKS": 1, "PRETRAIN_KIMG": 0.032,
+                   "KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 16,
+                   "LOG_EVERY": 1, "SAMPLE_FACES": 200},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -136,8 +149,69 @@ assert tuned_metadata["images_shown"] >= tuned_config.schedule().total_images
 assert tuned.image_shape == original.image_shape and len(same_latents) == 8
 """,
     "04_*.ipynb": """
-# "EDIT_STRENGTH = 12 ... a clearly visible change": several tens of 255ths between the ends
-assert ends_differ * 255 >= 30, ends_differ * 255
+# "a positive value means it captured something real"; "point roughly the same way"
+assert np.corrcoef(position, check_darkness)[0, 1] > 0
+assert float(pt.cosine_similarity(direction, group_difference)) > 0.5
+# pt.edit_strip's default turn: "the two ends of the strip differ by at least 30/255"
+if EDIT_ANGLE is None:
+    assert ends_differ * 255 >= 30 and abs(ends_differ * 255 - strip.effect.ends) < 0.01
+assert strip.effect.from_middle < strip.effect.ends
+# section 5: run unattended, the explorer shows the static strips, each with its effect
+assert explorer.mode == "static" and set(explorer.effects) == set(directions)
+""",
+    "05_*.ipynb": """
+# MNIST: "offline it is skipped"; online, "the same latents after every epoch"
+if not USE_NETWORK:
+    assert mnist_digits is None
+if mnist_digits is not None:
+    assert len(epoch_grids.grids) == MNIST_EPOCHS
+# the progress grids: "the same 16 latents every GRID_EVERY_KIMG thousand images"
+assert len(progress) >= 2 and int(progress[0].stem.split("-")[1]) == round(GRID_EVERY_KIMG * 1000)
+# the export: "progan-128's TF Hub interface", "load_generator reads it like any other model"
+assert gen.image_shape == (RESOLUTION, RESOLUTION, 3) and gen.metadata["arch"] == "dcgan"
+assert (gen.input_key, gen.output_key) == ("default", "default")
+# recovery of "a face of the held-out part, which the DCGAN never saw"
+assert config.holdout == HOLDOUT and len(held_out) == HOLDOUT and np.shares_memory(target, held_out)
+# the race: "the same training time RACE_SECONDS each", "as many as there are held-out ones",
+# measured at the final size (a ProGAN still growing: upscaled)
+assert set(race_results) == {"DCGAN", "ProGAN"}
+assert all(r["train_minutes"] * 60 >= RACE_SECONDS for r in race_results.values())
+assert all(r["images"].shape[1:] == (RESOLUTION, RESOLUTION, 3) for r in race_results.values())
+assert set(floor_levels) == set(race_results["DCGAN"]["swd"]) and len(floor_faces) == HOLDOUT
+""",
+    "06_*.ipynb": """
+# the sketch: "black lines on white" and dots of "the face's own" colours
+assert set(np.unique(steps["inverted"])) <= {0, 255} and (steps["inverted"] == 255).any()
+assert dot_colours and dot_colours <= {tuple(p) for p in face.reshape(-1, 3)}
+# "the same KIMG thousand pairs -- the same number of steps";
+# the second is "l1_only: no discriminator"
+assert len({state["images_shown"] for state in states.values()}) == 1
+assert min(state["images_shown"] for state in states.values()) >= KIMG * 1000
+assert runs["U-Net, L1 only"].l1_only and not runs["pix2pix"].l1_only
+# "faces neither saw": the held-out faces are the last HOLDOUT, not trained on
+assert len(held_out) == HOLDOUT
+assert not set(held_out.files) & set(pairs.files[:len(pairs) - HOLDOUT])
+# the table: both models, every metric a number
+assert set(comparison) == set(runs)
+assert all(np.isfinite(list(row.values())).all() for row in comparison.values())
+# "on a training face it gives that face's training sketch exactly"
+assert np.array_equal((prepared * 255).round().astype(np.uint8), held_out.inputs[0])
+assert pictures["translated"].shape == (RESOLUTION, RESOLUTION, 3)
+""",
+    "07_*.ipynb": """
+# "SRGAN starts from" the SRResNet checkpoint: one run, phase srresnet then srgan
+assert [p["name"] for p in metadata["schedule"]["phases"]] == ["srresnet", "srgan"]
+assert metadata["images_shown"] >= config.schedule().total_images
+assert json.loads((Path(srresnet_export) / "metadata.json").read_text())["images_shown"] \
+    == pretrain_images
+# "both exports are folders that load_upscaler reads"; "any size in, 4x out"
+assert srgan_upscaler.scale == srresnet_upscaler.scale == 4
+# measured on "the last HOLDOUT faces", "never trained on"
+assert config.holdout == HOLDOUT and len(held_out) == HOLDOUT
+assert {"bicubic", "SRResNet", "SRGAN"} <= set(table) and floor_swd > 0
+# section 5: the photo is shrunk 4x and enlarged back to the original's size; a huge one refused
+assert pictures["srgan"].shape == pictures["original"].shape
+assert "too large to upscale" in refused
 """,
 }
 
@@ -428,7 +502,8 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 # --------------------------------------------------------------------------------------------
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb")
+GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
+                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb", "07_srgan.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():

@@ -222,6 +222,21 @@ def test_resume_with_other_options_names_the_differences(run, faces, change, mes
     assert not (run / "train.lock").exists()
 
 
+def test_a_larger_final_kimg_continues_a_finished_run(run, faces):
+    train(base_config(faces, run), resume=True, progress=False)  # finishes: 64 images
+    newest = checkpoint.latest(run / "checkpoints")
+    assert checkpoint.read_state(newest)["images_shown"] == 64
+    longer = base_config(faces, run, final_kimg=0.096)
+    train(longer, resume=True, progress=False)
+    newest = checkpoint.latest(run / "checkpoints")
+    assert checkpoint.read_state(newest)["images_shown"] == 96
+    assert json.loads((run / "run.json").read_text())["final_kimg"] is None  # written once
+    # A shorter last phase than what was shown trains nothing and keeps every checkpoint.
+    before = sorted(p.name for p in (run / "checkpoints").glob("ckpt-*"))
+    train(base_config(faces, run, final_kimg=0.032), resume=True, progress=False)
+    assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*")) == before
+
+
 def test_resume_with_another_data_folder_is_refused(run, faces, tmp_path):
     other = write_faces(tmp_path / "other", count=4)
     with pytest.raises(RunDirectoryError, match=re.escape(f"data_dir '{other.resolve()}'")):

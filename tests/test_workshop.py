@@ -326,8 +326,9 @@ def test_runnable_blocks_run_against_the_bundled_model(name, codes, tmp_path, mo
     namespace = _notebook_context(name) if name.endswith(".ipynb") else {"__name__": "__workshop__"}
     if "gen" in namespace:
         assert namespace["gen"].handle == TEST_MODEL
+    # How long the answers take is not asserted here (a wall-clock bound fails on a loaded
+    # machine, as it did under a training job): the timeout above only stops a runaway block.
     for number, code in enumerate(codes, 1):
-        started = time.monotonic()
         try:
             exec(compile(code, f"docs/workshop.md, {name} block {number}", "exec"), namespace)
         except Exception as error:  # reported with the block
@@ -335,8 +336,6 @@ def test_runnable_blocks_run_against_the_bundled_model(name, codes, tmp_path, mo
                         pytrace=False)
         finally:
             plt.close("all")
-        seconds = time.monotonic() - started
-        assert seconds < 60, f"{name} block {number} took {seconds:.0f} s; keep answers quick"
     if name.startswith("standalone"):  # the bundled-faces recipe: a folder notebook 03 can read
         from progan_tf.training import data
 

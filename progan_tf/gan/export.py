@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from progan_tf.pixels import from_signed_unit
 from progan_tf.training import export as mechanics
+from progan_tf.training import runs
 from progan_tf.training.export import (
     EXPORT_ENTRIES,
     FORMAT,
@@ -146,6 +147,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
             may not be written.
     """
     from progan_tf.gan.family import PROGAN  # the family exports through this module
+
+    runs.check_run_arch(run_dir, "progan", advice="export it with 'progan-tf export', which "
+                                                  "reads the family from run.json")
 
     return mechanics.export_run(PROGAN, run_dir, out_dir, metrics=metrics, overwrite=overwrite,
                                 allow_fade_in=allow_fade_in)

@@ -117,7 +117,10 @@ class ProGANFamily(ModelFamily):
     # weights: the run's record (run.json, the export's "fine_tuned_from") would then name a
     # model the run did not start from, and a different --init with --resume is most likely
     # a mistake (another --out was meant, or a fresh start from the new model).
-    safe_on_resume = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir")
+    # ``final_kimg`` may change: the last stable phase is the only one it shapes, so a resumed
+    # run can train longer (a finished one continues) without touching what was trained.
+    safe_on_resume = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir",
+                      "quality_every_kimg", "quality_images", "final_kimg")
     loss_columns = ("resolution", "fading", "alpha", "d_loss", "g_loss", "wasserstein",
                     "gradient_penalty")
     loss_curves = {"d_loss": "D loss", "g_loss": "G loss",

@@ -31,7 +31,7 @@ from progan_tf.errors import DatasetError, TrainingInterrupted
 from progan_tf.gan import finetune
 from progan_tf.gan.family import PROGAN, build_model
 from progan_tf.gan.schedule import Schedule
-from progan_tf.training import loop, runs
+from progan_tf.training import data, loop, quality, runs
 from progan_tf.training.runs import RUN_FILE
 
 __all__ = ["CROPS", "PRECISIONS", "RUN_FILE", "SAFE_ON_RESUME", "TrainConfig",
@@ -56,6 +56,12 @@ class TrainConfig:
     * ``precision`` -- the compute dtype policy; weights are float32 in either, so a run
       started in float32 can continue in ``mixed_bfloat16`` and back (the losses then differ
       from an uninterrupted run's in the last digits);
+    * ``quality_every_kimg`` and ``quality_images`` -- how often, and on how many images, SWD
+      against the held-out images is measured into ``quality.csv`` (0, the default: never;
+      see :func:`quality_callbacks`): measuring changes nothing the run trains;
+    * ``final_kimg`` -- the length of the last stable phase, the only phase it shapes: resume
+      with a larger value to train longer (a finished run continues where it ended); a value
+      that ends before the images already shown trains nothing more;
     * ``command`` and ``out_dir`` -- what was typed and where the folder is now.
 
     ``run.json`` itself is written once, when the run starts.
@@ -106,6 +112,8 @@ class TrainConfig:
     jit_compile: bool = False
     precision: str = "float32"
     init: str | None = None
+    quality_every_kimg: float = 0.0
+    quality_images: int = 1000
     command: str = ""
 
     def schedule(self) -> Schedule:
@@ -192,6 +200,11 @@ class TrainConfig:
         if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
             raise DatasetError(f"data_dir must name a folder of images. Received: "
                                f"data_dir={self.data_dir!r}")
+        check_number(self.quality_every_kimg, "quality_every_kimg", minimum=0, error=DatasetError)
+        check_whole_number(self.quality_images, "quality_images", minimum=2, error=DatasetError)
+        if self.quality_every_kimg and not self.holdout:
+            raise DatasetError(f"quality_every_kimg measures against held-out images: give a "
+                               f"holdout too. Received: holdout={self.holdout!r}")
         if self.init is not None and (not isinstance(self.init, (str, os.PathLike))
                                       or not str(self.init)):
             raise DatasetError(f"init must be None, 'bundled' or an export folder. Received: "
@@ -277,7 +290,30 @@ def train(config: TrainConfig, resume: bool = False, strategy: Any = None,
             another run, damaged), naming what to do.
         TrainingInterrupted: after SIGINT/SIGTERM, once the checkpoint is written.
     """
+    if resume:  # another family's run would fail later with a less helpful message
+        runs.check_run_arch(config.out_dir, "progan")
     config, init_callbacks = finetune.prepare(config, resume)  # init: the export's options
     return loop.train(PROGAN, config, resume=resume, strategy=strategy,
                       stop_after_images=stop_after_images, progress=progress,
-                      extra_callbacks=(*init_callbacks, *extra_callbacks), log_every=log_every)
+                      extra_callbacks=(*init_callbacks, *quality_callbacks(config),
+                                       *extra_callbacks), log_every=log_every)
+
+
+def quality_callbacks(config: TrainConfig) -> list:
+    """``[QualityLog]`` when ``config.quality_every_kimg`` asks for one, else ``[]``.
+
+    The held-out images are the last ``holdout`` of the data folder at the final resolution,
+    with the run's crop; the floor compares them with as many training images.  Decoding the
+    folder a second time (the family's ``load_data`` decodes it for training) costs seconds
+    and keeps the families unaware of evaluation.
+    """
+    if not config.quality_every_kimg:
+        return []
+    config.validate()  # before decoding a folder, so a bad option is still one line
+    folder = data.load_image_folder(config.data_dir, config.resolution, crop=config.crop)
+    if config.holdout >= len(folder):
+        return []  # the family's load_data refuses this run with its own message
+    held_out, floor = quality.held_out_and_floor(folder.images, config.holdout, seed=config.seed)
+    return [quality.QualityLog(config.out_dir, held_out, floor, config.resolution,
+                               every_kimg=config.quality_every_kimg,
+                               num_images=config.quality_images, seed=config.seed)]

@@ -32,7 +32,7 @@ from progan_tf.checks import check_number, check_whole_number
 from progan_tf.metrics import sliced_wasserstein_distance
 from progan_tf.training.distribute import is_chief
 
-__all__ = ["QUALITY_FILE", "QualityLog", "read_quality", "time_to_quality"]
+__all__ = ["QUALITY_FILE", "QualityLog", "held_out_and_floor", "read_quality", "time_to_quality"]
 
 QUALITY_FILE = "quality.csv"
 
@@ -108,6 +108,34 @@ class QualityLog(keras.callbacks.Callback):
         _append_row(self.path, row)
         self.next_images = shown + self.every
         return row
+
+
+def held_out_and_floor(images: Any, holdout: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split a folder's images into the held-out ones and as many training images for the floor.
+
+    The held-out images are the last ``holdout`` (as ``--holdout`` leaves them out of training);
+    the floor's are drawn from the rest, without replacement, by ``seed``, in folder order.
+
+    Args:
+        images: ``[N, r, r, 3]`` images, in the order training sees the folder.
+        holdout: How many images at the end were held out, from 1 to ``N - 1``.
+        seed: Picks the floor's training images (default 0).
+
+    Returns:
+        ``(held_out, floor)``, each with ``min(holdout, N - holdout)`` images.
+
+    Example:
+    >>> images = np.arange(10)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    >>> held_out, floor = held_out_and_floor(images, 3)
+    >>> held_out[:, 0, 0, 0].tolist(), len(floor), bool(floor[:, 0, 0, 0].max() < 7)
+    ([7, 8, 9], 3, True)
+    """
+    images = np.asarray(images)
+    holdout = check_whole_number(holdout, "holdout", minimum=1, maximum=len(images) - 1)
+    held_out, training = images[len(images) - holdout:], images[:len(images) - holdout]
+    count = min(len(held_out), len(training))
+    pick = np.random.default_rng(seed).choice(len(training), count, replace=False)
+    return held_out[:count], training[np.sort(pick)]
 
 
 def _append_row(path: Path, row: dict) -> None:

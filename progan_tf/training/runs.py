@@ -27,9 +27,9 @@ from typing import Any
 from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError
 
-__all__ = ["DATASET_FILE", "RUN_FILE", "check_new_run_dir", "make_run_dir", "read_json",
-           "read_run_config", "remove_temporaries", "resume_config", "resume_differences",
-           "write_dataset_info"]
+__all__ = ["DATASET_FILE", "RUN_FILE", "check_new_run_dir", "check_run_arch", "make_run_dir",
+           "read_json", "read_run_config", "remove_temporaries", "resume_config",
+           "resume_differences", "run_arch", "write_dataset_info"]
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +180,45 @@ def remove_temporaries(run_dir: Path) -> None:
     for pattern in (f".{RUN_FILE}.*", f".{DATASET_FILE}.*", ".losses.csv.*", ".losses.png.*"):
         for path in run_dir.glob(pattern):
             path.unlink(missing_ok=True)
+
+
+def run_arch(run_dir: str | os.PathLike) -> str | None:
+    """Which family a run folder holds: ``"dcgan"``, ``"progan"``, or ``None`` (no run).
+
+    ``run.json`` names it under ``"arch"``; one without the field is a progressive GAN's, the
+    only family there was before.
+
+    A ``run.json`` that cannot be read counts as no answer (``None``): the family's own
+    resume then explains what is wrong with it.
+
+    Example:
+    >>> run_arch("no-such-run") is None
+    True
+    """
+    try:
+        stored = json.loads((Path(run_dir).expanduser() / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return stored.get("arch", "progan") if isinstance(stored, dict) else None
+
+
+def check_run_arch(run_dir: str | os.PathLike, arch: str, advice: str | None = None) -> None:
+    """Refuse a run of another family in one line, before anything is touched.
+
+    Args:
+        run_dir: The run folder.
+        arch: The family the caller trains or exports (``"dcgan"``, ``"progan"``).
+        advice: What to do instead (default: resume it with ``--arch`` of its family).
+
+    Raises:
+        RunDirectoryError: ``run_dir`` holds a run of another family than ``arch``.
+
+    Example:
+    >>> check_run_arch("no-such-run", "dcgan")  # no run: the resume itself says so
+    """
+    found = run_arch(run_dir)
+    if found is not None and found != arch:
+        advice = advice or (f"resume it with --arch {found}, or choose another folder for a "
+                            f"new {arch} run")
+        raise RunDirectoryError(f"{str(run_dir)!r} holds a {found} run, not a {arch} one; "
+                                f"{advice}")

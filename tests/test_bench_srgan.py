@@ -1,0 +1,28 @@
+"""Smoke test for ``bench/srgan.py``: tiny SRResNet and SRGAN runs on the same faces; the table
+(bicubic, SRResNet, SRGAN, floor), the JSON and the course's figure come out, and a second
+run reads the finished runs back instead of training again."""
+
+import json
+
+import pytest
+from bench_scripts import load_bench_script, markdown_rows
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_one_table_writes_the_figure_and_reruns_without_training(
+        faces, tmp_path, capsys):
+    bench = load_bench_script("srgan")
+    args = ["--quick", "--data", str(faces), "--out", str(tmp_path / "runs"), "--holdout", "16",
+            "--json", str(tmp_path / "srgan.json"), "--figure", str(tmp_path / "figure.png")]
+    bench.main(args)
+    rows = markdown_rows(capsys.readouterr().out)
+    assert [row[0] for row in rows] == ["bicubic", "SRResNet (content only)", "SRGAN",
+                                        "real vs real (floor)"]
+    results = json.loads((tmp_path / "srgan.json").read_text())["results"]
+    assert all(results[name]["psnr"] > 0 and results[name]["swd"] > 0
+               for name in ("bicubic", "srresnet", "srgan"))
+    assert results["srgan"]["images_per_second"] > 0
+    assert (tmp_path / "figure.png").stat().st_size > 1000
+    stamp = (tmp_path / "runs" / "srgan" / "speed.json").stat().st_mtime_ns
+    bench.main(args)
+    assert (tmp_path / "runs" / "srgan" / "speed.json").stat().st_mtime_ns == stamp
