@@ -2,9 +2,12 @@
 its row (SWD per level beside the floor, time to quality) is printed and written as JSON."""
 
 import json
+from pathlib import Path
 
 import pytest
 from bench_scripts import load_bench_script, markdown_rows
+
+from progan_tf.gan.train import TrainConfig
 
 
 @pytest.mark.slow
@@ -36,3 +39,28 @@ def test_bad_recipes_are_refused(capsys):
     with pytest.raises(SystemExit):
         ablation.parse_args(["--recipes", "ns-r1:zoom"])
     assert "--recipes takes LOSS:AUGMENT pairs" in capsys.readouterr().err
+
+
+def test_published_table_is_the_recorded_run():
+    """bench/README.md's ablation table is what ``table()`` prints from docs/bench-ablation.json,
+    and the README's claims about it hold on those numbers."""
+    ablation = load_bench_script("ablation")
+    repo = Path(__file__).resolve().parents[1]
+    recorded = json.loads((repo / "docs" / "bench-ablation.json").read_text())
+    results = recorded["recipes"]
+    for result in results:  # JSON keys are strings; table() indexes levels as they came
+        result["swd"] = {int(k): v for k, v in result["swd"].items()}
+        result["floor"] = {int(k): v for k, v in result["floor"].items()}
+    printed = markdown_rows(ablation.table(results, recorded["options"]["resolution"]))
+    readme = (repo / "bench" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The recipe: `ablation.py`")[1].split("\n### ")[0]
+    assert markdown_rows(section) == printed
+    # "WGAN-GP without augmentation wins, at both levels" -- and it is the default.
+    best = {level: min(results, key=lambda r: r["swd"][level]) for level in (32, 16)}
+    assert {(r["loss"], r["augment"]) for r in best.values()} == {("wgan-gp", "none")}
+    defaults = TrainConfig("d", "o")
+    assert (defaults.loss, defaults.augment) == ("wgan-gp", "none")
+    # Equal images shown; the winner reached 2x its floor on the longer curve.
+    assert {r["kimg"] for r in results} == {90.0}
+    winner = best[32]
+    assert winner["kimg_to_2x_floor"] == winner["curve_kimg"] > winner["kimg"]
