@@ -114,25 +114,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
                allow_fade_in: bool = False) -> Path:
     """Export the generator of the newest checkpoint of a Pix2Pix run (``progan-tf export``).
 
-    Args:
-        run_dir: A Pix2Pix run folder (``progan-tf train --arch pix2pix --out``).
-        out_dir: The export folder; new, empty, or (with ``overwrite``) an earlier export.
-        metrics: Stored under ``"metrics"`` in ``metadata.json`` (default ``None``).
-        overwrite: Replace an earlier export (only that; default ``False``).
-        allow_fade_in: Ignored (accepted so ``progan-tf export`` calls every family alike).
-
-    Returns:
-        ``out_dir`` as a ``Path``.
-
-    Raises:
-        RunDirectoryError: not a run (or another family's), no checkpoint yet, or ``out_dir``
-            may not be written.
+    See :meth:`~progan_tf.training.single_phase_family.SinglePhaseFamily.export_run` for the
+    arguments and errors (another family's run is refused in one line).
     """
-    from progan_tf.dcgan.config import check_run_arch
-    from progan_tf.pix2pix.family import PIX2PIX_FAMILY
+    from progan_tf.pix2pix.family import PIX2PIX_FAMILY  # the family exports through this module
 
-    del allow_fade_in
-    check_run_arch(run_dir, ARCH, advice="export it with 'progan-tf export', which reads the "
-                                        "family from its run.json")
-    return mechanics.export_run(PIX2PIX_FAMILY, run_dir, out_dir, metrics=metrics,
-                                overwrite=overwrite)
+    return PIX2PIX_FAMILY.export_run(run_dir, out_dir, metrics=metrics, overwrite=overwrite,
+                                     allow_fade_in=allow_fade_in)
