@@ -73,21 +73,14 @@ def export_generator(generator: Any, out_dir: str | os.PathLike, discriminator: 
     >>> is_export(export_generator(generator, Path(tempfile.mkdtemp()) / "export"))
     True
     """
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(hub_function(generator), tmp)
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        resolution = generator.resolution
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "latent_dim": generator.latent_dim, "resolution": resolution,
-            "image_shape": [resolution, resolution, 3], "channels": generator.channels,
-            "fading": False,
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "output_range": [0.0, 1.0]},
-            **(metadata or {})})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    resolution = generator.resolution
+    return mechanics.export_networks(out_dir, hub_function, generator, discriminator, {
+        "arch": ARCH, "latent_dim": generator.latent_dim, "resolution": resolution,
+        "image_shape": [resolution, resolution, 3], "channels": generator.channels,
+        "fading": False,
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "output_range": [0.0, 1.0]},
+        **(metadata or {})}, overwrite, protect)
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,

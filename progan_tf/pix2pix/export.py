@@ -90,23 +90,15 @@ def export_translator(generator: Any, out_dir: str | os.PathLike, discriminator:
     """
     metadata = dict(metadata or {})
     resolution = generator.resolution
-
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(serving_function(generator), tmp, name="progan_tf_translator")
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        config = metadata.get("config") or {}
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "kind": "translator", "resolution": resolution,
-            "image_shape": [resolution, resolution, 3],
-            "preparation": preparation(metadata, resolution),
-            "crop": config.get("crop", "center"), "l1_only": bool(config.get("l1_only")),
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
-            **metadata})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    config = metadata.get("config") or {}
+    return mechanics.export_networks(out_dir, serving_function, generator, discriminator, {
+        "arch": ARCH, "kind": "translator", "resolution": resolution,
+        "image_shape": [resolution, resolution, 3],
+        "preparation": preparation(metadata, resolution),
+        "crop": config.get("crop", "center"), "l1_only": bool(config.get("l1_only")),
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
+        **metadata}, overwrite, protect, name="progan_tf_translator")
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,

@@ -64,18 +64,11 @@ def export_upscaler(generator: Any, out_dir: str | os.PathLike, discriminator: A
     >>> is_export(export_upscaler(build_generator(4, 1), Path(tempfile.mkdtemp()) / "sr"))
     True
     """
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(serving_function(generator), tmp, name="progan_tf_upscaler")
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "scale": SCALE,
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
-            **(metadata or {})})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    return mechanics.export_networks(out_dir, serving_function, generator, discriminator, {
+        "arch": ARCH, "scale": SCALE,
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
+        **(metadata or {})}, overwrite, protect, name="progan_tf_upscaler")
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
