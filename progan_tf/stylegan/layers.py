@@ -132,8 +132,9 @@ class ModulatedConv2D(keras.layers.Layer):
     affine :class:`StyleDense` (bias 1) turns ``w`` into a style ``s`` of ``C_in`` scales; the
     effective kernel of sample ``n`` is ``k[..., i, o] * s[n, i]``, and with ``demodulate`` each
     output channel is divided by ``sqrt(sum_(kh, kw, i) (k * s)^2 + epsilon)``.  With
-    ``upsample`` the input is first upsampled 2x bilinearly (zeros between pixels filtered by
-    ``[1, 3, 3, 1]``, StyleGAN2's up-sampling filter, separably) and then convolved.
+    ``upsample`` the input is first upsampled 2x bilinearly and then convolved (bilinear 2x is
+    StyleGAN2's zero insertion filtered by ``[1, 3, 3, 1]``, except that the borders repeat the
+    edge pixel instead of padding with zeros).
 
     Reference:
         Section 2.2 and equations 1-3 of Karras et al., 2020, `Analyzing and Improving the
@@ -291,7 +292,8 @@ class NoiseInjection(keras.layers.Layer):
                                         initializer="zeros", aggregation="mean")
         self.const_noise = self.add_weight(
             name="const_noise", shape=(1, height, width, 1), trainable=False,
-            aggregation="mean", initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed))
+            aggregation="mean",
+            initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed))
 
     def call(self, inputs: Any, noise_mode: str | None = None) -> Any:
         """``inputs + noise * strength`` with the noise of ``noise_mode`` (default the layer's)."""
