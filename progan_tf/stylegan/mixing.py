@@ -226,6 +226,16 @@ def style_mix(generator: Any, source_latents: Any, destination_latents: Any,
     Raises:
         LatentError: Latents that are neither z nor w+ of this generator.
         OptionError: Bad ``layers`` (out of bounds, unknown name, empty) or options.
+
+    Example:
+    >>> from progan_tf.stylegan import StyleGenerator
+    >>> generator = StyleGenerator(latent_dim=8, w_dim=8, resolution=16, fmap_base=16,
+    ...                            fmap_max=8, mapping_layers=2)
+    >>> rng = np.random.default_rng(0)
+    >>> mix = style_mix(generator, rng.standard_normal((3, 8)), rng.standard_normal((2, 8)),
+    ...                 layers="middle")
+    >>> mix.mixed.shape, mix.layers, mix.grid().shape
+    ((2, 3, 16, 16, 3), [2, 3], (48, 64, 3))
     """
     batch_size = check_whole_number(batch_size, "batch_size")
     for needed in ("mapping", "synthesis", "num_ws", "w_dim", "latent_dim", "resolution"):
