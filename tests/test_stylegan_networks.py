@@ -8,8 +8,10 @@ import pytest
 import tensorflow as tf
 
 from progan_tf.errors import LatentError, OptionError
+from progan_tf.gan.networks import num_levels
 from progan_tf.stylegan import (
     MappingNetwork,
+    StyleDiscriminator,
     StyleGenerator,
     SynthesisNetwork,
     layer_indices,
@@ -258,3 +260,33 @@ def test_style_mix_takes_w_plus_as_well_as_z(generator):
         style_mix(object(), sources, destination)
     with pytest.raises(OptionError, match=re.escape("Received: layers='hair'")):
         style_mix(generator, sources, destination, layers="hair")
+
+
+@pytest.mark.parametrize("resolution", [4, 8, 16])
+def test_residual_discriminator_shapes_features_and_round_trip(resolution):
+    critic = StyleDiscriminator(resolution=resolution, fmap_base=32, fmap_max=8)
+    images = tf.random.normal([4, resolution, resolution, 3], seed=2)
+    features = critic.features(images)
+    assert len(features) == len(critic.blocks) + 3 == num_levels(resolution) + 2
+    assert features[-1].shape == (4, 1)
+    np.testing.assert_array_equal(critic(images), features[-1])
+    alone = [critic.features(images[i:i + 1], batch_statistics=False)[-1] for i in range(4)]
+    np.testing.assert_allclose(np.concatenate(alone),
+                               critic.features(images, batch_statistics=False)[-1], atol=1e-5)
+    copy = StyleDiscriminator.from_config(critic.get_config())
+    copy.set_weights(critic.get_weights())
+    np.testing.assert_allclose(copy(images), critic(images), atol=1e-6)
+
+
+def test_residual_discriminator_trains_every_weight_and_refuses_bad_arguments(generator):
+    critic = StyleDiscriminator(resolution=16, fmap_base=32, fmap_max=8)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(critic(generator(z(4, 9))))
+    grads = tape.gradient(loss, critic.trainable_variables)
+    assert all(g is not None and np.any(g.numpy()) for g in grads)
+    for make, message in [(lambda: StyleDiscriminator(resolution=3), "Received: resolution=3"),
+                          (lambda: StyleDiscriminator(mbstd_group_size=-1),
+                           "Received: mbstd_group_size=-1")]:
+        with pytest.raises(OptionError, match=re.escape(message)) as error:
+            make()
+        assert "\n" not in str(error.value)

@@ -4,7 +4,10 @@
   noise, the learned constant, the equalized dense layer with a learning-rate multiplier;
 * :mod:`~progan_tf.stylegan.networks` -- :class:`MappingNetwork` (z -> w),
   :class:`SynthesisNetwork` (w+ -> image, StyleGAN2's skip generator) and
-  :class:`StyleGenerator` (both, with truncation and style-mixing regularisation);
+  :class:`StyleGenerator` (both, with truncation and style-mixing regularisation), and
+  :func:`make_discriminator` (ProGAN's discriminator at its last stage);
+* :mod:`~progan_tf.stylegan.discriminator` -- :class:`StyleDiscriminator`, StyleGAN2's residual
+  discriminator with the same interface;
 * :mod:`~progan_tf.stylegan.mixing` -- named layer ranges (``"coarse"``, ``"middle"``,
   ``"fine"``) and :func:`style_mix`, the grid of sources across and destinations down.
 
@@ -15,6 +18,7 @@ Example:
 [0, 1]
 """
 
+from progan_tf.stylegan.discriminator import StyleDiscriminator
 from progan_tf.stylegan.mixing import LAYER_RANGES, layer_indices, style_mix, style_mix_ws
 from progan_tf.stylegan.networks import (
     MappingNetwork,
@@ -23,5 +27,6 @@ from progan_tf.stylegan.networks import (
     make_discriminator,
 )
 
-__all__ = ["LAYER_RANGES", "MappingNetwork", "StyleGenerator", "SynthesisNetwork",
-           "layer_indices", "make_discriminator", "style_mix", "style_mix_ws"]
+__all__ = ["LAYER_RANGES", "MappingNetwork", "StyleDiscriminator", "StyleGenerator",
+           "SynthesisNetwork", "layer_indices", "make_discriminator", "style_mix",
+           "style_mix_ws"]

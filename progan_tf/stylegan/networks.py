@@ -16,12 +16,14 @@ The generator is not progressive (StyleGAN2 trains every resolution at once, the
 connections carrying the coarse image), so it has no stage: images are always at
 ``resolution``, linear, in about [-1, 1] like ProGAN's.
 
-The discriminator is ProGAN's (:func:`make_discriminator`), not StyleGAN2's residual one: it
-already has the minibatch standard deviation, the equalized learning rate, both of this
-project's losses and augmentations, and the ``features`` walk that
-:func:`progan_tf.recover_latent`'s discriminator loss uses; at its last stage it is a plain
-(non-growing) network.  A residual discriminator would be a drop-in replacement with the same
-``call``/``features`` interface.
+Two discriminators fit: :func:`make_discriminator` reuses ProGAN's (at its last stage it is a
+plain, non-growing network with the minibatch standard deviation, the equalized learning rate,
+both of this project's losses and augmentations, and the ``features`` walk that
+:func:`progan_tf.recover_latent`'s discriminator loss uses), and
+:class:`~progan_tf.stylegan.discriminator.StyleDiscriminator` is StyleGAN2's residual one with
+the same interface.  ProGAN's is the default until a measured run shows the residual one helps
+at this size (StyleGAN2, section 4, found the skip generator with a residual discriminator
+best at 1024 px).
 """
 
 from __future__ import annotations
