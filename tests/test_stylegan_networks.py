@@ -290,3 +290,25 @@ def test_residual_discriminator_trains_every_weight_and_refuses_bad_arguments(ge
         with pytest.raises(OptionError, match=re.escape(message)) as error:
             make()
         assert "\n" not in str(error.value)
+
+
+def test_a_training_step_runs_under_a_mirrored_strategy():
+    # Unseeded keras.random draws create a global seed variable on first use, which a replica
+    # function may not do: mixing_ws draws from the generator's own seed generator.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        g = StyleGenerator(resolution=8, **TINY)
+        critic = StyleDiscriminator(resolution=8, fmap_base=32, fmap_max=8)
+
+    @tf.function
+    def step(latents):
+        def replica(latents):
+            with tf.GradientTape() as tape:
+                ws = g.mixing_ws(latents, tf.roll(latents, 1, 0), 0.9, training=True)
+                loss = tf.reduce_mean(critic(g.synthesis(ws, training=True)))
+            return tape.gradient(loss, g.trainable_variables)
+        return strategy.run(replica, args=(latents,))
+
+    grads = step(tf.constant(z(4, 14)))
+    assert all(grad is not None for grad in grads)
+    assert np.any(g.w_avg.numpy())

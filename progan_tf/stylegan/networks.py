@@ -288,6 +288,7 @@ class StyleGenerator(keras.Model):
         self.synthesis_network = SynthesisNetwork(
             resolution, w_dim, fmap_base, fmap_max, fmap_decay, noise_mode=noise_mode,
             seed=seed, name="synthesis")
+        self.mixing_seed = keras.random.SeedGenerator(seed)  # mixing_ws's default draws
         self.built = True  # both networks build their weights up front
 
     @property
@@ -411,7 +412,8 @@ class StyleGenerator(keras.Model):
             z1: ``[N, latent_dim]``.
             z2: ``[N, latent_dim]``.
             probability: Share of mixed samples (default 0.9, the paper's).
-            seed: A ``keras.random.SeedGenerator`` or an int (default ``None``).
+            seed: A ``keras.random.SeedGenerator`` or an int (default ``None``: the
+                generator's own ``mixing_seed``, which works inside ``tf.function``).
             training: Passed to the mapping network (``True`` updates ``w_avg``).
 
         Returns:
@@ -421,7 +423,7 @@ class StyleGenerator(keras.Model):
         w1 = self.mapping_network(z1, training=training)
         w2 = self.mapping_network(z2, training=training)
         batch = ops.shape(w1)[0]
-        draws = keras.random.uniform((2, batch), seed=seed)
+        draws = keras.random.uniform((2, batch), seed=self.mixing_seed if seed is None else seed)
         crossover = ops.cast(1 + ops.floor(draws[0] * (self.num_ws - 1)), "int32")
         crossover = ops.where(draws[1] < probability, crossover, self.num_ws)
         return self.mix_ws(w1, w2, crossover)
