@@ -256,6 +256,14 @@ def test_style_mix_takes_w_plus_as_well_as_z(generator):
         style_mix(generator, ws[:, :4], destination)
     with pytest.raises(LatentError, match="size 5"):
         style_mix(generator, np.zeros((2, 5), "float32"), destination)
+    bad = ws.copy()
+    bad[0, 1, 2] = np.nan
+    with pytest.raises(LatentError, match="source_latents contains NaN or inf"):
+        style_mix(generator, bad, destination)
+    with pytest.raises(OptionError, match=re.escape("Received: noise_mode='off'")):
+        style_mix(generator, sources, destination, noise_mode="off")
+    again = style_mix(generator, ws, destination[0], layers="fine", truncation_psi=0.7)
+    np.testing.assert_array_equal(again.mixed, from_ws.mixed)  # "const" noise: repeatable
     with pytest.raises(OptionError, match="needs a style-based generator"):
         style_mix(object(), sources, destination)
     with pytest.raises(OptionError, match=re.escape("Received: layers='hair'")):
