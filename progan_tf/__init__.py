@@ -17,7 +17,7 @@ from its own layer or the layers below it, and only their public names.
 1. Helpers -- ``errors``, ``constants``, ``checks``, ``fileio``: the standard library only,
    never TensorFlow, so the CLI can import them before it decides whether it needs TensorFlow.
 2. Inference core -- ``pixels``, ``image_sources``, ``images``, ``display``, ``latents``,
-   ``interpolation``, ``downloads``, ``loading``, ``generator``, ``animation``.
+   ``interpolation``, ``downloads``, ``model_folders``, ``loading``, ``generator``, ``animation``.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
    ``edits``, ``explorer``, ``translators``, ``upscalers``.
 4. Training -- ``training`` (shared infrastructure), then the families plugged into it:

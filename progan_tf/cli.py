@@ -35,13 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from progan_tf.cli_encoder import cmd_train_encoder
+from progan_tf.cli_families import check_train_arch, family_options, run_training
 
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
-from progan_tf.cli_pix2pix import check_no_pix2pix_options, cmd_train_pix2pix, cmd_translate
-from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale, srgan_options_given
+from progan_tf.cli_pix2pix import cmd_train_pix2pix, cmd_translate
+from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale
 from progan_tf.constants import grid_columns
-from progan_tf.errors import MissingDependencyError, OptionError, OutputPathError, ProganError
+from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -146,17 +147,16 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """``progan-tf train``: trains (or resumes) a run; returns 130/143 after a saved interrupt."""
-    from progan_tf.errors import TrainingInterrupted
+    """``progan-tf train``: trains (or resumes) a run; returns 130/143 after a saved interrupt.
+
+    The options are checked against ``--arch`` first (:func:`~progan_tf.cli_families.
+    check_train_arch`); a family other than ProGAN trains in its own command.
+    """
     from progan_tf.gan.train import TrainConfig, train
 
-    if args.arch == "pix2pix":  # --arch pix2pix: trains in cmd_train_pix2pix
-        return cmd_train_pix2pix(args)
-    if args.arch == "srgan" or srgan_options_given(args):  # --arch srgan: cmd_train_srgan
-        return cmd_train_srgan(args)
-    check_no_pix2pix_options(args)
-    if check_train_arch(args) == "dcgan":  # --arch: a DCGAN trains in cmd_train_dcgan
-        return cmd_train_dcgan(args)
+    arch = check_train_arch(args)  # one line for options of other families
+    if arch != "progan":
+        return FAMILY_TRAIN_COMMANDS[arch](args)
     config = TrainConfig(
         data_dir=args.data_dir, out_dir=args.out, resolution=args.resolution,
         latent_dim=args.latent_dim, fmap_base=args.fmap_base, fmap_max=args.fmap_max,
@@ -168,83 +168,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         augment_policy=args.augment_policy, ada_target=args.ada_target, ada_kimg=args.ada_kimg,
         init=args.init, quality_every_kimg=args.quality_every_kimg,
         quality_images=args.quality_images, command="progan-tf " + " ".join(sys.argv[1:]))
-    stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
-    try:
-        run_dir = train(config, resume=args.resume, stop_after_images=stop,
-                        strategy=getattr(args, "strategy", None))
-    except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
-        import signal
-
-        print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
-        return 128 + getattr(signal, stopped.signal, signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
-    print(f"run saved in {run_dir}; export it with: progan-tf export {run_dir} EXPORT_DIR")
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-# train --arch dcgan
-# --------------------------------------------------------------------------------------------
-
-
-def check_train_arch(args: argparse.Namespace) -> str:
-    """Check ``train``'s options against ``--arch`` and the run resumed; returns the arch.
-
-    Options of the other family are refused in one line (a ProGAN option counts as given when
-    it differs from its default), as is resuming a run of the other family; ``--latent-dim``
-    gets the family's default (512, DCGAN's 100).
-    """
-    from progan_tf.cli_parser import DCGAN_ONLY_TRAIN_OPTIONS, PROGAN_ONLY_TRAIN_OPTIONS
-    from progan_tf.training.runs import run_arch
-
-    def value(flag: str, namespace: argparse.Namespace = args) -> Any:
-        return getattr(namespace, flag[2:].replace("-", "_"))
-
-    if args.arch == "dcgan":
-        defaults = build_parser().parse_args(["train", "DATA", "--out", "OUT"])
-        given = [flag for flag in PROGAN_ONLY_TRAIN_OPTIONS if value(flag) != value(flag, defaults)]
-        other, instead = "a progressive GAN", "progan"
-    else:
-        given = [flag for flag in DCGAN_ONLY_TRAIN_OPTIONS if value(flag) is not None]
-        other, instead = "--arch dcgan", "dcgan"
-    if given:
-        one = len(given) == 1
-        raise OptionError(f"{', '.join(given)} {'is an option' if one else 'are options'} of "
-                          f"{other} only; drop {'it' if one else 'them'}, or pass --arch "
-                          f"{instead}")
-    found = run_arch(args.out) if args.resume else None
-    if found is not None and found != args.arch:
-        raise OptionError(f"{args.out!r} holds a {found} run; resume it with --arch {found}, or "
-                          f"choose another --out for a new {args.arch} run")
-    if args.latent_dim is None:
-        args.latent_dim = 100 if args.arch == "dcgan" else 512
-    return args.arch
+    return run_training(train, config, args)
 
 
 def cmd_train_dcgan(args: argparse.Namespace) -> int:
-    """``progan-tf train --arch dcgan``: trains (or resumes) a DCGAN run."""
+    """``progan-tf train --arch dcgan``: trains (or resumes) a DCGAN run (options checked)."""
     from progan_tf.dcgan import DCGANConfig, train
-    from progan_tf.errors import TrainingInterrupted
 
-    chosen = {"kimg": args.kimg, "batch_size": args.batch_size, "width": args.width,
-              "channels": 1 if args.grayscale else None,
-              "grid_every_kimg": args.grid_every_kimg}
-    config = DCGANConfig(
-        data_dir=args.data_dir, out_dir=args.out, resolution=args.resolution,
-        latent_dim=args.latent_dim, crop=args.crop, mirror=args.mirror, holdout=args.holdout,
-        checkpoint_minutes=args.checkpoint_minutes, jit_compile=args.xla, seed=args.seed,
-        precision=args.precision, command="progan-tf " + " ".join(sys.argv[1:]),
-        **{key: value for key, value in chosen.items() if value is not None})
-    stop = int(args.stop_after_kimg * 1000) if args.stop_after_kimg else None
-    try:
-        run_dir = train(config, resume=args.resume, stop_after_images=stop,
-                        strategy=getattr(args, "strategy", None))
-    except TrainingInterrupted as stopped:  # Ctrl-C or SIGTERM: saved, so not an error
-        import signal
+    options = family_options(args)
+    if options.pop("grayscale", None):
+        options["channels"] = 1
+    return run_training(train, DCGANConfig(**options), args)
 
-        print(f"progan-tf: interrupted: {stopped}", file=sys.stderr)
-        return 128 + getattr(signal, stopped.signal, signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
-    print(f"run saved in {run_dir}; export it with: progan-tf export {run_dir} EXPORT_DIR")
-    return 0
+
+FAMILY_TRAIN_COMMANDS = {"dcgan": cmd_train_dcgan, "pix2pix": cmd_train_pix2pix,
+                         "srgan": cmd_train_srgan}
+"""``--arch`` -> the command that trains it, for every family but ProGAN."""
 
 
 def _train_strategy(args: argparse.Namespace) -> Any:

@@ -53,7 +53,7 @@ from progan_tf.constants import (
     RECOVERY_STEPS,
 )
 
-__all__ = ["DCGAN_ONLY_TRAIN_OPTIONS", "INVERT_LOSSES", "PIX2PIX_ONLY_TRAIN_OPTIONS",
+__all__ = ["INVERT_LOSSES", "PIX2PIX_ONLY_TRAIN_OPTIONS",
            "PROGAN_ONLY_TRAIN_OPTIONS", "SRGAN_TRAIN_OPTIONS", "build_parser"]
 
 INVERT_LOSSES = tuple(loss for loss in RECOVERY_LOSSES if loss != "discriminator")
@@ -82,7 +82,7 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# train --arch: which model family trains (progan, the default, or dcgan)
+# train --arch: which model family trains (progan, the default, dcgan, pix2pix or srgan)
 # --------------------------------------------------------------------------------------------
 
 PROGAN_ONLY_TRAIN_OPTIONS = ("--init", "--fmap-base", "--fmap-max", "--kimg-per-phase",
@@ -92,11 +92,6 @@ PROGAN_ONLY_TRAIN_OPTIONS = ("--init", "--fmap-base", "--fmap-max", "--kimg-per-
                              "--quality-images")
 """``train`` options that shape a progressive GAN only: refused with ``--arch dcgan``."""
 
-DCGAN_ONLY_TRAIN_OPTIONS = ("--kimg", "--batch-size", "--width", "--grayscale",
-                            "--grid-every-kimg")
-"""``train`` options of a DCGAN only: refused with ``--arch progan``."""
-
-
 def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
     """``--arch`` and the DCGAN's own options (their defaults are DCGANConfig's: None here)."""
     parser.add_argument("--arch", choices=ARCHS, default=ARCHS[0],
@@ -105,9 +100,11 @@ def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{', '.join(map(str, DCGAN_RESOLUTIONS))}), pix2pix (Isola et "
                              "al. 2017: paired pictures, e.g. photos and their sketches) or "
                              "srgan (Ledig et al. 2017: 4x super-resolution)")
-    dcgan = parser.add_argument_group("dcgan", "options of --arch dcgan (the recipe is the "
-                                               "paper's: binary cross-entropy, Adam 2e-4, beta1 "
-                                               "0.5)")
+    dcgan = parser.add_argument_group(
+        "dcgan", "options of --arch dcgan (the recipe is the paper's: binary cross-entropy, "
+                 "Adam 2e-4, beta1 0.5); --kimg, --batch-size and --width are also those of "
+                 "--arch pix2pix and srgan, --grid-every-kimg also pix2pix's (which families "
+                 "take which option: progan_tf.cli_families.TRAIN_OPTIONS)")
     dcgan.add_argument("--kimg", type=positive_float, default=None,
                        help="thousands of images to train on (default 100; with --resume, a "
                             "new length continues a finished run)")

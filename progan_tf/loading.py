@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import importlib.resources
-import json
 import logging
 import os
 import re
@@ -42,6 +41,7 @@ from progan_tf.downloads import (
     import_tensorflow_hub,
 )
 from progan_tf.errors import DownloadFailed, ModelLoadError, one_line
+from progan_tf.model_folders import SAVED_MODEL_FILES, checked_folder
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
@@ -66,7 +66,6 @@ _KAGGLE_HANDLE = re.compile(r"^[\w.-]+/[\w.-]+/tensorflow[12]/[\w.-]+(/\d+)?$", 
 _KAGGLEHUB_HANDLE = re.compile(r"^[\w.-]+/[\w.-]+/[\w.-]+/[\w.-]+(/\d+)?$")
 _KAGGLE_URL = re.compile(
     r"^https?://(?:www\.)?kaggle\.com/models/([\w.-]+)/([\w.-]+)/([\w.-]+)/([\w.-]+)/(\d+)/?$")
-_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 _KAGGLE_EXTRA = 'pip install "progan-tf[kaggle]"'
 _BUNDLED_ADVICE = "load_generator('bundled')"
 
@@ -163,7 +162,7 @@ def _resolve(text: str) -> str:
         return _checked_url("https://" + text)
     path = Path(text).expanduser()
     if path.exists():
-        return _checked_folder(path)
+        return checked_folder(path)
     if _KAGGLE_HANDLE.match(text):
         if not text.rsplit("/", 1)[-1].isdigit():
             raise ModelLoadError(
@@ -201,7 +200,7 @@ def _bundled_path() -> str:
         raise ModelLoadError(
             f"the bundled model is not installed (no folder {folder}); reinstall progan-tf, or "
             f"pass a TF Hub URL such as {PROGAN_128!r} or a local model folder")
-    return _checked_folder(Path(str(folder)))
+    return checked_folder(Path(str(folder)))
 
 
 def bundled_dcgan_folder() -> Traversable:
@@ -221,64 +220,7 @@ def _bundled_dcgan_path() -> str:
             f"{BUNDLED_DCGAN!r}: this version of progan-tf ships no DCGAN weights yet (no "
             f"{folder}); train one with 'progan-tf train DATA --arch dcgan' and load its export "
             f"folder, or use {_BUNDLED_ADVICE}")
-    return _checked_folder(Path(str(folder)))
-
-
-def _checked_folder(path: Path) -> str:
-    """Accepts a SavedModel folder; explains what is wrong with anything else."""
-    if path.is_file():
-        if path.name in _SAVED_MODEL_FILES:
-            return _checked_folder(path.parent)
-        suffix = "".join(path.suffixes[-2:]).lower()
-        if suffix.endswith((".keras", ".h5")):
-            advice = ("Keras model files are not supported yet; save the generator as a "
-                      "SavedModel (progan-tf export) and pass that folder")
-        elif suffix.endswith((".tar.gz", ".tgz", ".tar")):
-            advice = "extract the archive (tar -xzf) and pass the folder that holds saved_model.pb"
-        else:
-            advice = "pass the folder that holds saved_model.pb"
-        raise ModelLoadError(f"{str(path)!r} is a file, not a model folder; {advice}")
-    if any((path / name).is_file() for name in _SAVED_MODEL_FILES):
-        _refuse_other_kinds(path)
-        return str(path)
-    if _looks_like_hub_download(path):
-        raise ModelLoadError(
-            f"{str(path)!r} looks like an interrupted TF Hub download (no saved_model.pb); "
-            f"delete that folder and load the model again")
-    nested = sorted(str(p.parent) for p in path.glob("*/saved_model.pb"))
-    hint = f"; did you mean {nested[0]!r}?" if nested else ""
-    raise ModelLoadError(
-        f"{str(path)!r} is not a SavedModel folder (it has no saved_model.pb); pass the folder "
-        f"that holds saved_model.pb, a TF Hub URL, or 'bundled'{hint}")
-
-
-_OTHER_KINDS = {"pix2pix": ("a Pix2Pix translator", "load_translator", "progan-tf translate"),
-                "srgan": ("an SRGAN upscaler", "load_upscaler", "progan-tf upscale")}
-"""Exports of our own that are SavedModels but not generators: ``metadata["arch"]`` -> (what it
-is, the function that loads it, the command that uses it)."""
-
-
-def _refuse_other_kinds(path: Path) -> None:
-    """Refuses our own exports of image-to-image models, which take pictures, not latents.
-
-    Their serving signatures would fail later with a shape error that names no cause; their
-    ``metadata.json`` says what they are. A folder without (readable) metadata is left to load.
-    """
-    try:
-        arch = json.loads((path / "metadata.json").read_text(encoding="utf-8")).get("arch")
-    except (OSError, ValueError, AttributeError):
-        return
-    if arch in _OTHER_KINDS:
-        what, loader, command = _OTHER_KINDS[arch]
-        raise ModelLoadError(f"{str(path)!r} is {what}: it turns pictures into pictures, not "
-                             f"latents into images; load it with {loader}() or use "
-                             f"'{command}'")
-
-
-def _looks_like_hub_download(path: Path) -> bool:
-    """TF Hub caches each model in a folder named by the SHA-1 of its URL, beside a descriptor."""
-    return (re.fullmatch(r"[0-9a-f]{40}", path.name) is not None
-            or Path(f"{path}.descriptor.txt").exists() or Path(f"{path}.lock").exists())
+    return checked_folder(Path(str(folder)))
 
 
 def _downloads_to_local_cache() -> bool:
@@ -302,7 +244,7 @@ def _checked_url(url: str) -> str:
         return url
     folder = hub_cache_folder(url)
     if folder.is_dir() and any(folder.iterdir()) and not any(
-            (folder / name).is_file() for name in _SAVED_MODEL_FILES):
+            (folder / name).is_file() for name in SAVED_MODEL_FILES):
         raise ModelLoadError(
             f"the TF Hub cache folder {str(folder)!r} for {url} holds an incomplete download (no "
             f"saved_model.pb); delete that folder and load the model again")
@@ -430,7 +372,7 @@ def _kagglehub_download(kaggle: str, required: bool = False) -> str:
         offline = "NameResolutionError" in repr(err) or isinstance(err, socket.gaierror)
         raise DownloadFailed(f"{type(err).__name__}: {one_line(err)}", offline) from None
     path = Path(os.fspath(folder))
-    if not any((path / name).is_file() for name in _SAVED_MODEL_FILES):
+    if not any((path / name).is_file() for name in SAVED_MODEL_FILES):
         nested = sorted(path.glob("**/saved_model.pb"))
         if not nested:
             raise DownloadFailed(f"the folder it returned, {str(path)!r}, has no saved_model.pb")

@@ -264,7 +264,7 @@ def test_cli_trains_and_exports_a_dcgan(faces, tmp_path, capsys):
     (["--arch", "dcgan", "--fmap-max", "8"], "--fmap-max is an option of a progressive GAN "
                                              "only; drop it, or pass --arch progan"),
     (["--arch", "dcgan", "--loss", "ns-r1", "--init", "bundled"], "--init, --loss are options"),
-    (["--kimg", "3"], "--kimg is an option of --arch dcgan only"),
+    (["--kimg", "3"], "--kimg is an option of --arch dcgan, pix2pix and srgan only"),
     (["--arch", "dcgan", "--holdout", "8", "--quality-every-kimg", "1"],
      "--quality-every-kimg is an option of a progressive GAN only"),
     (["--arch", "dcgan", "--resolution", "48"], "resolution must be one of 16, 28, 32, 64"),

@@ -2,7 +2,9 @@
 
 * :class:`ProgressGrids` -- the course's "grid of generated images after each epoch": the
   same fixed latents drawn every few thousand images (or at every epoch end), kept in memory
-  for a notebook and, in a run, written to ``samples/progress-*.png`` and TensorBoard.
+  for a notebook and, in a run, written to ``samples/progress-*.png`` and TensorBoard
+  (defined in :mod:`progan_tf.training.single_phase_family`, which draws them for every
+  family with progress grids).
 * :class:`TimeBudget` -- ends a run of :func:`progan_tf.training.train` once its *training*
   time (the run's :class:`~progan_tf.training.callbacks.TrainingClock`: steps only) is spent,
   so that two families can be compared at equal wall time (``bench/dcgan_vs_progan.py``,
@@ -13,91 +15,16 @@ Both work with any model that has ``images_shown`` and ``sample(latents)`` (ProG
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from progan_tf.checks import check_number
-from progan_tf.training.distribute import is_chief
+from progan_tf.training.single_phase_family import ProgressGrids
 
 __all__ = ["ProgressGrids", "TimeBudget"]
-
-
-class ProgressGrids(keras.callbacks.Callback):
-    """Draw the same latents every ``every_images`` images (or every epoch): progress pictures.
-
-    Args:
-        latents: The fixed latents ``[N, latent_dim]`` of every grid.
-        every_images: Draw when the run's image count passes a multiple of this (default
-            ``None``: at the end of every epoch, as the course does on MNIST).
-        folder: Also write each grid to ``folder/progress-<images shown>.png`` (default
-            ``None``: keep them in memory only).  Counts are the run's, so a resumed run
-            continues the series.
-        writer: A ``tf.summary`` writer for TensorBoard (default ``None``), or a folder to
-            create one in when the first grid is drawn (a run's ``logs``).
-        keep: How many grids to keep in :attr:`grids` (default 64; the files stay).
-
-    Attributes:
-        grids: ``[(images shown, images [N, H, W, 3] in [0, 1]), ...]``, oldest first.
-
-    Example:
-    >>> grids = ProgressGrids(np.zeros((4, 8), "float32"), every_images=1000)
-    >>> grids.grids
-    []
-    """
-
-    def __init__(self, latents: Any, every_images: int | None = None,
-                 folder: str | os.PathLike | None = None, writer: Any = None,
-                 keep: int = 64) -> None:
-        super().__init__()
-        self.latents = np.asarray(latents, dtype="float32")
-        self.every = (None if every_images is None
-                      else round(check_number(every_images, "every_images", minimum=1)))
-        self.folder = Path(folder) if folder is not None else None
-        self.writer, self.keep = writer, int(keep)
-        self.grids: list[tuple[int, np.ndarray]] = []
-        self.next_images = None
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Schedule the next grid after the images already shown (a resumed run's too)."""
-        if self.every is not None:
-            shown = int(self.model.images_shown.numpy())
-            self.next_images = (shown // self.every + 1) * self.every
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Draw a grid when the image count has passed the next multiple."""
-        if self.every is None:
-            return
-        shown = int(self.model.images_shown.numpy())
-        if shown >= self.next_images:
-            self.draw(shown)
-            self.next_images = (shown // self.every + 1) * self.every
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Draw a grid (only when no ``every_images`` was given)."""
-        if self.every is None:
-            self.draw(int(self.model.images_shown.numpy()))
-
-    def draw(self, shown: int) -> np.ndarray:
-        """Draw the latents now; keep (and write) the grid.  Returns the images."""
-        images = np.asarray(self.model.sample(self.latents))
-        self.grids = [*self.grids, (shown, images)][-self.keep:]
-        if self.folder is not None and is_chief(self.model.distribute_strategy):
-            import tensorflow as tf
-
-            from progan_tf.training.callbacks import save_sample_grid
-
-            if isinstance(self.writer, (str, os.PathLike)):
-                self.writer = tf.summary.create_file_writer(str(self.writer))
-
-            save_sample_grid(images, self.folder / f"progress-{shown:012d}.png", self.writer,
-                             shown)
-        return images
 
 
 class TimeBudget(keras.callbacks.Callback):

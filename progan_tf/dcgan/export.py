@@ -73,21 +73,14 @@ def export_generator(generator: Any, out_dir: str | os.PathLike, discriminator: 
     >>> is_export(export_generator(generator, Path(tempfile.mkdtemp()) / "export"))
     True
     """
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(hub_function(generator), tmp)
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        resolution = generator.resolution
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "latent_dim": generator.latent_dim, "resolution": resolution,
-            "image_shape": [resolution, resolution, 3], "channels": generator.channels,
-            "fading": False,
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "output_range": [0.0, 1.0]},
-            **(metadata or {})})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    resolution = generator.resolution
+    return mechanics.export_networks(out_dir, hub_function, generator, discriminator, {
+        "arch": ARCH, "latent_dim": generator.latent_dim, "resolution": resolution,
+        "image_shape": [resolution, resolution, 3], "channels": generator.channels,
+        "fading": False,
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "output_range": [0.0, 1.0]},
+        **(metadata or {})}, overwrite, protect)
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -95,26 +88,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
                allow_fade_in: bool = False) -> Path:
     """Export the generator of the newest checkpoint of a DCGAN run (``progan-tf export``).
 
-    Args:
-        run_dir: A DCGAN run folder (``progan-tf train --arch dcgan --out``).
-        out_dir: The export folder; new, empty, or (with ``overwrite``) an earlier export.
-        metrics: Stored under ``"metrics"`` in ``metadata.json`` (default ``None``).
-        overwrite: Replace an earlier export (only that; default ``False``).
-        allow_fade_in: Ignored (a DCGAN never fades in); accepted so that ``progan-tf export``
-            calls both families alike.
-
-    Returns:
-        ``out_dir`` as a ``Path``.
-
-    Raises:
-        RunDirectoryError: not a run (or another family's), no checkpoint yet, or ``out_dir``
-            may not be written.
+    See :meth:`~progan_tf.training.single_phase_family.SinglePhaseFamily.export_run` for the
+    arguments and errors (another family's run is refused in one line).
     """
-    from progan_tf.dcgan.config import check_run_arch
     from progan_tf.dcgan.family import DCGAN_FAMILY  # the family exports through this module
 
-    del allow_fade_in
-    check_run_arch(run_dir, ARCH, advice="export it with 'progan-tf export', which reads the "
-                                        "family from its run.json")
-    return mechanics.export_run(DCGAN_FAMILY, run_dir, out_dir, metrics=metrics,
-                                overwrite=overwrite)
+    return DCGAN_FAMILY.export_run(run_dir, out_dir, metrics=metrics, overwrite=overwrite,
+                                   allow_fade_in=allow_fade_in)

@@ -1,8 +1,9 @@
 """DCGAN as a model family: what :mod:`progan_tf.training` needs to know to train it.
 
 The second user of :class:`~progan_tf.training.family.ModelFamily` after ProGAN, and the
-smallest: one phase (:class:`~progan_tf.dcgan.config.DCGANSchedule`), no stages, no generator
-average.  It plugs in
+smallest: one phase, no stages, no generator average -- a
+:class:`~progan_tf.training.single_phase_family.SinglePhaseFamily`, which trains, resumes and
+exports it, loads its folder of images and draws its progress grids.  It plugs in
 
 * the networks and their ``train_step``: :func:`build_model` makes a
   :class:`~progan_tf.dcgan.model.DCGAN` from a :class:`~progan_tf.dcgan.config.DCGANConfig`;
@@ -14,23 +15,18 @@ average.  It plugs in
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
 
-from progan_tf.dcgan.config import SAFE_ON_RESUME, DCGANConfig, DCGANPhase, DCGANSchedule
+from progan_tf.dcgan.config import ARCH, SAFE_ON_RESUME, DCGANConfig, DCGANPhase
 from progan_tf.dcgan.export import export_generator
 from progan_tf.dcgan.model import DCGAN
 from progan_tf.dcgan.networks import DCGANDiscriminator, DCGANGenerator
-from progan_tf.errors import DatasetError
-from progan_tf.training import data
-from progan_tf.training.family import ModelFamily
+from progan_tf.training.single_phase_family import SinglePhaseFamily, model_scope
 
 __all__ = ["DCGAN_FAMILY", "DCGANFamily", "build_model"]
-
-log = logging.getLogger(__name__)
 
 
 def build_model(config: DCGANConfig, strategy: Any = None, precision: str | None = None) -> DCGAN:
@@ -50,25 +46,16 @@ def build_model(config: DCGANConfig, strategy: Any = None, precision: str | None
     >>> build_model(config).generator.widths()
     [8, 4]
     """
-    import keras
-
-    strategy = strategy or tf.distribute.get_strategy()
     shape = {"resolution": config.resolution, "width": config.width,
              "channels": config.channels}
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision or config.precision)
-    try:
-        with strategy.scope():
-            keras.utils.set_random_seed(config.seed)
-            generator = DCGANGenerator(latent_dim=config.latent_dim, name="generator", **shape)
-            discriminator = DCGANDiscriminator(name="discriminator", **shape)
-            return DCGAN(generator, discriminator, learning_rate=config.learning_rate,
-                         beta_1=config.beta_1, seed=config.seed)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    with model_scope(config, strategy, precision):
+        generator = DCGANGenerator(latent_dim=config.latent_dim, name="generator", **shape)
+        discriminator = DCGANDiscriminator(name="discriminator", **shape)
+        return DCGAN(generator, discriminator, learning_rate=config.learning_rate,
+                     beta_1=config.beta_1, seed=config.seed)
 
 
-class DCGANFamily(ModelFamily):
+class DCGANFamily(SinglePhaseFamily):
     """Deep convolutional GANs (Radford et al., 2016) on a folder of images.
 
     Example:
@@ -78,6 +65,8 @@ class DCGANFamily(ModelFamily):
     [('32x32', 2000)]
     """
 
+    arch = ARCH
+    progress_grids = True
     config_class = DCGANConfig
     safe_on_resume = SAFE_ON_RESUME
     loss_columns = ("d_loss", "g_loss", "real_score", "fake_score")
@@ -90,43 +79,17 @@ class DCGANFamily(ModelFamily):
         """See :func:`build_model`."""
         return build_model(config, strategy, precision)
 
-    def schedule(self, config: DCGANConfig) -> DCGANSchedule:
-        """One phase of ``config.kimg`` thousand images."""
-        return config.schedule()
-
-    def load_data(self, config: DCGANConfig) -> tuple[Any, dict]:
-        """The images of ``config.data_dir`` at the run's resolution, less the holdout.
-
-        Grey and transparent pictures are read as every picture is (grey expanded to RGB,
-        transparency on white: :func:`progan_tf.images.load_image`).
-        """
-        folder = data.load_image_folder(config.data_dir, config.resolution, crop=config.crop)
-        if config.holdout:
-            if config.holdout >= len(folder):
-                raise DatasetError(f"holdout of {config.holdout} images leaves nothing to train "
-                                   f"on ({len(folder)} images in {config.data_dir!r})")
-            folder.images = folder.images[:-config.holdout]
-            folder.files = folder.files[:-config.holdout]
-        log.info("training on %s", data.describe(folder))
-        info = {"directory": str(Path(config.data_dir).expanduser().resolve()),
-                "images": len(folder), "skipped": len(folder.skipped),
-                "upscaled": folder.upscaled, "holdout": config.holdout,
-                "channels": config.channels}
-        return folder, info
+    def data_info(self, config: DCGANConfig) -> dict:
+        """``dataset.json`` also records the channels trained on."""
+        return {"channels": config.channels}
 
     def dataset(self, config: DCGANConfig, folder: Any, phase: DCGANPhase,
                 start_index: int) -> Any:
         """Shuffled (optionally mirrored) batches in [-1, 1], grey with ``channels`` 1."""
-        stream = data.training_dataset(folder.images, phase.resolution, phase.batch_size,
-                                       start_index=start_index, seed=config.seed,
-                                       mirror=config.mirror)
+        stream = self.image_batches(config, folder, phase, start_index)
         if config.channels == 1:
             stream = stream.map(tf.image.rgb_to_grayscale)
         return stream
-
-    def sample_name(self, phase: DCGANPhase) -> str:
-        """``final-32px``: the grid of the run's end (progress grids are ``progress-*``)."""
-        return f"final-{phase.resolution}px"
 
     def describe_step(self, phase: DCGANPhase, logs: dict) -> str:
         """``32x32 d=1.234 g=0.987 D(x)=0.61 D(G(z))=0.38``."""

@@ -1,8 +1,9 @@
 """A Pix2Pix run's options, checked, and its schedule (one phase at one resolution).
 
 Free of TensorFlow (the command line reads run folders before TensorFlow starts).  ``run.json``
-records ``"arch": "pix2pix"`` (see :func:`progan_tf.dcgan.config.run_arch`, which reads it for
-every family).
+records ``"arch": "pix2pix"`` (see :func:`progan_tf.training.runs.run_arch`, which reads it for
+every family).  The shared options, their checks and the one-phase schedule are
+:class:`~progan_tf.training.single_phase.SinglePhaseConfig`'s.
 
 Where the pairs come from (``pairs``):
 
@@ -19,14 +20,13 @@ Where the pairs come from (``pairs``):
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-from typing import Any
+from typing import Any, ClassVar
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import CROPS, PIX2PIX_ADVERSARIAL, PIX2PIX_PAIRS, PRECISIONS
-from progan_tf.dcgan.config import DCGANSchedule
+from progan_tf.constants import PIX2PIX_ADVERSARIAL, PIX2PIX_PAIRS
 from progan_tf.errors import DatasetError, OptionError
+from progan_tf.training import single_phase
+from progan_tf.training.single_phase import SinglePhaseConfig
 
 __all__ = ["ARCH", "DIRECTIONS", "SAFE_ON_RESUME", "Pix2PixConfig", "check_resolution",
            "down_blocks"]
@@ -37,8 +37,7 @@ ARCH = "pix2pix"
 DIRECTIONS = ("AtoB", "BtoA")
 """Which half of a pair is the input: A (the default) or B."""
 
-SAFE_ON_RESUME = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir", "kimg",
-                  "grid_every_kimg")
+SAFE_ON_RESUME = (*single_phase.SAFE_ON_RESUME, "grid_every_kimg")
 """Options a resumed run may change (``kimg``: a finished run trains further)."""
 
 
@@ -71,7 +70,7 @@ def down_blocks(resolution: int) -> int:
 
 
 @dataclasses.dataclass
-class Pix2PixConfig:
+class Pix2PixConfig(SinglePhaseConfig):
     """Everything that defines a Pix2Pix run (stored in ``run.json``).
 
     The recipe is the course's: Adam(2e-4, beta1 0.5) for both networks, the least-squares
@@ -88,9 +87,10 @@ class Pix2PixConfig:
     True
     """
 
-    data_dir: str
-    out_dir: str
-    resolution: int = 64
+    ARCH: ClassVar[str] = ARCH
+    KIND: ClassVar[str] = "a Pix2Pix one's"
+    UNIT: ClassVar[str] = "pair"
+
     pairs: str = "auto"
     paired_b: str | None = None
     direction: str = "AtoB"
@@ -104,22 +104,8 @@ class Pix2PixConfig:
     l1_only: bool = False
     kimg: float = 20.0
     batch_size: int = 16
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    crop: str = "center"
-    mirror: bool = True
-    holdout: int = 0
     grid_every_kimg: float = 2.0
-    seed: int = 0
-    checkpoint_minutes: float = 10.0
-    jit_compile: bool = False
-    precision: str = "float32"
-    command: str = ""
     arch: str = ARCH
-
-    def schedule(self) -> DCGANSchedule:
-        """The run's one phase of ``kimg`` thousand pairs."""
-        return DCGANSchedule(self.resolution, round(self.kimg * 1000), self.batch_size)
 
     def validate(self) -> None:
         """Check every option before anything is written.
@@ -127,52 +113,22 @@ class Pix2PixConfig:
         Raises:
             DatasetError: naming the first invalid option and what it must be.
         """
-        if self.arch != ARCH:
-            raise DatasetError(f"these options are a {self.arch!r} run's, not a Pix2Pix one's. "
-                               f"Received: arch={self.arch!r}")
+        super().validate()
         check_resolution(self.resolution, error=DatasetError)
-        for name, low in (("width", 1), ("max_width", 1), ("d_layers", 1), ("batch_size", 1),
-                          ("holdout", 0)):
-            check_whole_number(getattr(self, name), name, minimum=low, error=DatasetError)
+        for name in ("width", "max_width", "d_layers"):
+            check_whole_number(getattr(self, name), name, minimum=1, error=DatasetError)
         if self.hints is not None:
             check_whole_number(self.hints, "hints", minimum=0, error=DatasetError)
-        check_whole_number(self.seed, "seed", minimum=0, maximum=2 ** 32 - 1, error=DatasetError)
-        for name in ("kimg", "learning_rate", "checkpoint_minutes", "grid_every_kimg"):
-            check_number(getattr(self, name), name, exclusive_minimum=0, error=DatasetError)
+        check_number(self.grid_every_kimg, "grid_every_kimg", exclusive_minimum=0,
+                     error=DatasetError)
         check_number(self.l1_weight, "l1_weight", minimum=0, error=DatasetError)
         check_number(self.dropout, "dropout", minimum=0, maximum=0.99, error=DatasetError)
-        check_number(self.beta_1, "beta_1", minimum=0, maximum=0.999, error=DatasetError)
-        if round(self.kimg * 1000) < 1:
-            raise DatasetError(f"kimg must be at least 0.001 (one pair). Received: "
-                               f"kimg={self.kimg!r}")
         check_choice(self.pairs, "pairs", PIX2PIX_PAIRS, error=DatasetError)
         check_choice(self.direction, "direction", DIRECTIONS, error=DatasetError)
         check_choice(self.adversarial, "adversarial", PIX2PIX_ADVERSARIAL, error=DatasetError)
-        check_choice(self.crop, "crop", CROPS, error=DatasetError)
-        check_choice(self.precision, "precision", PRECISIONS, error=DatasetError)
-        if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
-            raise DatasetError(f"data_dir must name a folder of images. Received: "
-                               f"data_dir={self.data_dir!r}")
         if self.pairs == "folders" and not self.paired_b:
             raise DatasetError("pairs='folders' needs paired_b, the folder of targets (B) "
                                "whose file names match data_dir's (--paired-b DIR)")
         if self.paired_b and self.pairs not in ("auto", "folders"):
             raise DatasetError(f"paired_b is the second folder of pairs='folders'; it cannot "
                                f"be used with pairs={self.pairs!r}")
-
-    def to_json(self) -> str:
-        """The options as ``run.json`` stores them."""
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> Pix2PixConfig:
-        """Options from ``run.json``; unknown fields (from newer versions) are ignored.
-
-        A ``run.json`` without ``"arch"`` is a progressive GAN's and reads as such, so that
-        :meth:`validate` refuses it.
-        """
-        fields = {f.name for f in dataclasses.fields(cls)}
-        stored = json.loads(text)
-        values = {key: value for key, value in stored.items() if key in fields}
-        values["arch"] = stored.get("arch", "progan")
-        return cls(**values)

@@ -90,23 +90,15 @@ def export_translator(generator: Any, out_dir: str | os.PathLike, discriminator:
     """
     metadata = dict(metadata or {})
     resolution = generator.resolution
-
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(serving_function(generator), tmp, name="progan_tf_translator")
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        config = metadata.get("config") or {}
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "kind": "translator", "resolution": resolution,
-            "image_shape": [resolution, resolution, 3],
-            "preparation": preparation(metadata, resolution),
-            "crop": config.get("crop", "center"), "l1_only": bool(config.get("l1_only")),
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
-            **metadata})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    config = metadata.get("config") or {}
+    return mechanics.export_networks(out_dir, serving_function, generator, discriminator, {
+        "arch": ARCH, "kind": "translator", "resolution": resolution,
+        "image_shape": [resolution, resolution, 3],
+        "preparation": preparation(metadata, resolution),
+        "crop": config.get("crop", "center"), "l1_only": bool(config.get("l1_only")),
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
+        **metadata}, overwrite, protect, name="progan_tf_translator")
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -114,25 +106,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
                allow_fade_in: bool = False) -> Path:
     """Export the generator of the newest checkpoint of a Pix2Pix run (``progan-tf export``).
 
-    Args:
-        run_dir: A Pix2Pix run folder (``progan-tf train --arch pix2pix --out``).
-        out_dir: The export folder; new, empty, or (with ``overwrite``) an earlier export.
-        metrics: Stored under ``"metrics"`` in ``metadata.json`` (default ``None``).
-        overwrite: Replace an earlier export (only that; default ``False``).
-        allow_fade_in: Ignored (accepted so ``progan-tf export`` calls every family alike).
-
-    Returns:
-        ``out_dir`` as a ``Path``.
-
-    Raises:
-        RunDirectoryError: not a run (or another family's), no checkpoint yet, or ``out_dir``
-            may not be written.
+    See :meth:`~progan_tf.training.single_phase_family.SinglePhaseFamily.export_run` for the
+    arguments and errors (another family's run is refused in one line).
     """
-    from progan_tf.dcgan.config import check_run_arch
-    from progan_tf.pix2pix.family import PIX2PIX_FAMILY
+    from progan_tf.pix2pix.family import PIX2PIX_FAMILY  # the family exports through this module
 
-    del allow_fade_in
-    check_run_arch(run_dir, ARCH, advice="export it with 'progan-tf export', which reads the "
-                                        "family from its run.json")
-    return mechanics.export_run(PIX2PIX_FAMILY, run_dir, out_dir, metrics=metrics,
-                                overwrite=overwrite)
+    return PIX2PIX_FAMILY.export_run(run_dir, out_dir, metrics=metrics, overwrite=overwrite,
+                                     allow_fade_in=allow_fade_in)

@@ -1,6 +1,8 @@
 """Pix2Pix as a model family: what :mod:`progan_tf.training` needs to know to train it.
 
-Like DCGAN's (:mod:`progan_tf.dcgan.family`), one phase at one resolution.  It plugs in
+Like DCGAN's (:mod:`progan_tf.dcgan.family`), one phase at one resolution: a
+:class:`~progan_tf.training.single_phase_family.SinglePhaseFamily`, which trains, resumes and
+exports it and draws its progress grids.  It plugs in
 
 * the networks and their ``train_step``: :func:`build_model` makes a
   :class:`~progan_tf.pix2pix.model.Pix2Pix` from a
@@ -18,16 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from progan_tf.dcgan.config import DCGANPhase, DCGANSchedule
-from progan_tf.errors import DatasetError
 from progan_tf.pix2pix import data
-from progan_tf.pix2pix.config import SAFE_ON_RESUME, Pix2PixConfig
+from progan_tf.pix2pix.config import ARCH, SAFE_ON_RESUME, Pix2PixConfig
 from progan_tf.pix2pix.export import export_translator
 from progan_tf.pix2pix.model import Pix2Pix
 from progan_tf.pix2pix.networks import PatchDiscriminator, UNetGenerator
-from progan_tf.training.family import ModelFamily
+from progan_tf.training.single_phase import SinglePhase
+from progan_tf.training.single_phase_family import (
+    SinglePhaseFamily,
+    check_holdout,
+    model_scope,
+)
 
 __all__ = ["PIX2PIX_FAMILY", "Pix2PixFamily", "build_model"]
 
@@ -53,28 +57,19 @@ def build_model(config: Pix2PixConfig, strategy: Any = None,
     >>> len(model.generator.downs), model.discriminator.layers_count
     (4, 3)
     """
-    import keras
-
-    strategy = strategy or tf.distribute.get_strategy()
     shape = {"resolution": config.resolution, "width": config.width,
              "max_width": config.max_width}
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision or config.precision)
-    try:
-        with strategy.scope():
-            keras.utils.set_random_seed(config.seed)
-            generator = UNetGenerator(dropout=config.dropout, name="generator", **shape)
-            discriminator = (None if config.l1_only else
-                             PatchDiscriminator(layers=config.d_layers, name="discriminator",
-                                                **shape))
-            return Pix2Pix(generator, discriminator, l1_weight=config.l1_weight,
-                           adversarial=config.adversarial, l1_only=config.l1_only,
-                           learning_rate=config.learning_rate, beta_1=config.beta_1)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    with model_scope(config, strategy, precision):
+        generator = UNetGenerator(dropout=config.dropout, name="generator", **shape)
+        discriminator = (None if config.l1_only else
+                         PatchDiscriminator(layers=config.d_layers, name="discriminator",
+                                            **shape))
+        return Pix2Pix(generator, discriminator, l1_weight=config.l1_weight,
+                       adversarial=config.adversarial, l1_only=config.l1_only,
+                       learning_rate=config.learning_rate, beta_1=config.beta_1)
 
 
-class Pix2PixFamily(ModelFamily):
+class Pix2PixFamily(SinglePhaseFamily):
     """Pix2Pix (Isola et al., 2017) on paired pictures.
 
     Example:
@@ -83,6 +78,8 @@ class Pix2PixFamily(ModelFamily):
     [('32x32', 2000)]
     """
 
+    arch = ARCH
+    progress_grids = True
     config_class = Pix2PixConfig
     safe_on_resume = SAFE_ON_RESUME
     loss_columns = ("d_loss", "g_loss", "g_adv", "l1", "real_score", "fake_score")
@@ -95,17 +92,11 @@ class Pix2PixFamily(ModelFamily):
         """See :func:`build_model`."""
         return build_model(config, strategy, precision)
 
-    def schedule(self, config: Pix2PixConfig) -> DCGANSchedule:
-        """One phase of ``config.kimg`` thousand pairs."""
-        return config.schedule()
-
     def load_data(self, config: Pix2PixConfig) -> tuple[Any, dict]:
         """The pairs at the run's resolution, less the holdout."""
         pairs = data.load_pairs(config)
         if config.holdout:
-            if config.holdout >= len(pairs):
-                raise DatasetError(f"holdout of {config.holdout} pairs leaves nothing to train "
-                                   f"on ({len(pairs)} pairs in {config.data_dir!r})")
+            check_holdout(config.holdout, len(pairs), "pairs", config.data_dir)
             pairs = pairs.head(len(pairs) - config.holdout)
         log.info("training on %d %s pairs from %s", len(pairs), pairs.mode, config.data_dir)
         info = {"directory": str(Path(config.data_dir).expanduser().resolve()),
@@ -114,7 +105,7 @@ class Pix2PixFamily(ModelFamily):
                 "pairs": pairs.mode, "images": len(pairs), "holdout": config.holdout}
         return pairs, info
 
-    def dataset(self, config: Pix2PixConfig, pairs: Any, phase: DCGANPhase,
+    def dataset(self, config: Pix2PixConfig, pairs: Any, phase: SinglePhase,
                 start_index: int) -> Any:
         """Shuffled ``(inputs, targets)`` batches in [-1, 1], mirrored together."""
         return data.pair_dataset(pairs, phase.batch_size, start_index=start_index,
@@ -127,11 +118,7 @@ class Pix2PixFamily(ModelFamily):
         stacked = np.stack([pairs.inputs, pairs.targets], axis=1)
         return stacked.astype("float32") / 127.5 - 1.0
 
-    def sample_name(self, phase: DCGANPhase) -> str:
-        """``final-64px``: input | output | target of the sample pairs at the run's end."""
-        return f"final-{phase.resolution}px"
-
-    def describe_step(self, phase: DCGANPhase, logs: dict) -> str:
+    def describe_step(self, phase: SinglePhase, logs: dict) -> str:
         """``64x64 d=0.25 adv=0.9 L1=0.21``."""
         return (f"{phase.name} d={float(logs['d_loss']):.3f} adv={float(logs['g_adv']):.3f} "
                 f"L1={float(logs['l1']):.3f}")

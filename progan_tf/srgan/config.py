@@ -14,13 +14,13 @@ content-only run and an SRGAN run of the same options see the same number of ima
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-from typing import Any
+from typing import ClassVar
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import CROPS, PRECISIONS, SRGAN_ARCH
+from progan_tf.constants import SRGAN_ARCH
 from progan_tf.errors import DatasetError
+from progan_tf.training import single_phase
+from progan_tf.training.single_phase import SinglePhaseConfig
 
 __all__ = ["ARCH", "CONTENT_LOSSES", "SAFE_ON_RESUME", "SCALE", "SRGANConfig", "SRGANPhase",
            "SRGANSchedule"]
@@ -35,7 +35,7 @@ CONTENT_LOSSES = ("pixel", "vgg")
 """``pixel``: MSE plus a Laplacian-pyramid L1 (offline); ``vgg``: the paper's VGG19 feature
 loss (needs the ImageNet weights, a download)."""
 
-SAFE_ON_RESUME = ("checkpoint_minutes", "jit_compile", "precision", "command", "out_dir", "kimg")
+SAFE_ON_RESUME = single_phase.SAFE_ON_RESUME
 """Options a resumed run may change (``kimg``: the last phase only ends later or sooner)."""
 
 
@@ -106,14 +106,16 @@ class SRGANSchedule:
 
 
 @dataclasses.dataclass
-class SRGANConfig:
+class SRGANConfig(SinglePhaseConfig):
     """Everything that defines an SRGAN run (stored in ``run.json``).
 
     ``resolution`` is the side of the high-resolution training crops; the generator sees them
     shrunk :data:`SCALE` times (area filter), so 64 trains 16x16 -> 64x64.  ``width`` and
     ``blocks`` size SRResNet (the paper's 64 and 16; smaller defaults so that a CPU trains it
     and the weights ship small).  ``adversarial_weight`` is the paper's 1e-3; the optimiser is
-    Adam(``learning_rate`` 1e-4, beta1 0.9), the paper's.
+    Adam(``learning_rate`` 1e-4, beta1 0.9), the paper's.  The shared options and their checks
+    are :class:`~progan_tf.training.single_phase.SinglePhaseConfig`'s; the schedule has two
+    phases (:class:`SRGANSchedule`).
 
     Example:
     >>> config = SRGANConfig(data_dir="faces", out_dir="run")
@@ -124,9 +126,9 @@ class SRGANConfig:
     16
     """
 
-    data_dir: str
-    out_dir: str
-    resolution: int = 64
+    ARCH: ClassVar[str] = ARCH
+    KIND: ClassVar[str] = "an SRGAN's"
+
     width: int = 32
     blocks: int = 8
     disc_width: int = 32
@@ -138,14 +140,6 @@ class SRGANConfig:
     batch_size: int = 16
     learning_rate: float = 1e-4
     beta_1: float = 0.9
-    crop: str = "center"
-    mirror: bool = True
-    holdout: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 10.0
-    jit_compile: bool = False
-    precision: str = "float32"
-    command: str = ""
     arch: str = ARCH
 
     @property
@@ -164,44 +158,16 @@ class SRGANConfig:
         Raises:
             DatasetError: naming the first invalid option and what it must be.
         """
-        if self.arch != ARCH:
-            raise DatasetError(f"these options are a {self.arch!r} run's, not an SRGAN's. "
-                               f"Received: arch={self.arch!r}")
+        super().validate()
         check_whole_number(self.resolution, "resolution", minimum=2 * SCALE, error=DatasetError)
         if self.resolution % SCALE:
             raise DatasetError(f"resolution must be a multiple of {SCALE} (the generator sees "
                                f"it shrunk {SCALE}x). Received: resolution={self.resolution!r}")
-        for name, low in (("width", 1), ("blocks", 1), ("disc_width", 1), ("batch_size", 1),
-                          ("holdout", 0)):
-            check_whole_number(getattr(self, name), name, minimum=low, error=DatasetError)
-        check_whole_number(self.seed, "seed", minimum=0, maximum=2 ** 32 - 1, error=DatasetError)
-        for name in ("kimg", "learning_rate", "checkpoint_minutes"):
-            check_number(getattr(self, name), name, exclusive_minimum=0, error=DatasetError)
+        for name in ("width", "blocks", "disc_width"):
+            check_whole_number(getattr(self, name), name, minimum=1, error=DatasetError)
         for name in ("pretrain_kimg", "adversarial_weight"):
             check_number(getattr(self, name), name, minimum=0, error=DatasetError)
-        check_number(self.beta_1, "beta_1", minimum=0, maximum=0.999, error=DatasetError)
-        if round(self.kimg * 1000) < 1:
-            raise DatasetError(f"kimg must be at least 0.001 (one image). Received: "
-                               f"kimg={self.kimg!r}")
         check_choice(self.content_loss, "content_loss", CONTENT_LOSSES, error=DatasetError)
-        check_choice(self.crop, "crop", CROPS, error=DatasetError)
-        check_choice(self.precision, "precision", PRECISIONS, error=DatasetError)
         if not isinstance(self.content_only, bool):
             raise DatasetError(f"content_only must be True or False. Received: "
                                f"content_only={self.content_only!r}")
-        if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
-            raise DatasetError(f"data_dir must name a folder of images. Received: "
-                               f"data_dir={self.data_dir!r}")
-
-    def to_json(self) -> str:
-        """The options as ``run.json`` stores them."""
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> SRGANConfig:
-        """Options from ``run.json``; unknown fields are ignored, a missing ``arch`` is ProGAN."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        stored: dict[str, Any] = json.loads(text)
-        values = {key: value for key, value in stored.items() if key in fields}
-        values["arch"] = stored.get("arch", "progan")
-        return cls(**values)

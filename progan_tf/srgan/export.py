@@ -64,18 +64,11 @@ def export_upscaler(generator: Any, out_dir: str | os.PathLike, discriminator: A
     >>> is_export(export_upscaler(build_generator(4, 1), Path(tempfile.mkdtemp()) / "sr"))
     True
     """
-    def fill(tmp: Path) -> None:
-        mechanics.save_signature(serving_function(generator), tmp, name="progan_tf_upscaler")
-        generator.save(tmp / "generator.keras")
-        if discriminator is not None:
-            discriminator.save(tmp / "discriminator.keras")
-        mechanics.write_metadata(tmp, {
-            "arch": ARCH, "scale": SCALE,
-            "signature": {"name": "default", "input": "default", "output": "default",
-                          "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
-            **(metadata or {})})
-
-    return mechanics.write_export(out_dir, fill, overwrite, protect)
+    return mechanics.export_networks(out_dir, serving_function, generator, discriminator, {
+        "arch": ARCH, "scale": SCALE,
+        "signature": {"name": "default", "input": "default", "output": "default",
+                      "input_range": [0.0, 1.0], "output_range": [0.0, 1.0]},
+        **(metadata or {})}, overwrite, protect, name="progan_tf_upscaler")
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -83,25 +76,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike,
                allow_fade_in: bool = False) -> Path:
     """Export the generator of the newest checkpoint of an SRGAN run (``progan-tf export``).
 
-    Args:
-        run_dir: An SRGAN run folder (``progan-tf train --arch srgan --out``).
-        out_dir: The export folder.
-        metrics: Stored under ``"metrics"`` in ``metadata.json``.
-        overwrite: Replace an earlier export (only that).
-        allow_fade_in: Ignored (accepted so that ``progan-tf export`` calls families alike).
-
-    Returns:
-        ``out_dir`` as a ``Path``.
-
-    Raises:
-        RunDirectoryError: not a run (or another family's), no checkpoint yet, or ``out_dir``
-            may not be written.
+    See :meth:`~progan_tf.training.single_phase_family.SinglePhaseFamily.export_run` for the
+    arguments and errors (another family's run is refused in one line).
     """
-    from progan_tf.srgan.family import SRGAN_FAMILY
-    from progan_tf.training.runs import check_run_arch
+    from progan_tf.srgan.family import SRGAN_FAMILY  # the family exports through this module
 
-    del allow_fade_in
-    check_run_arch(run_dir, ARCH, advice="export it with 'progan-tf export', which reads the "
-                                        "family from its run.json")
-    return mechanics.export_run(SRGAN_FAMILY, run_dir, out_dir, metrics=metrics,
-                                overwrite=overwrite)
+    return SRGAN_FAMILY.export_run(run_dir, out_dir, metrics=metrics, overwrite=overwrite,
+                                   allow_fade_in=allow_fade_in)

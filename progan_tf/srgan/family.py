@@ -1,5 +1,9 @@
 """SRGAN as a model family: what :mod:`progan_tf.training` needs to know to train it.
 
+A :class:`~progan_tf.training.single_phase_family.SinglePhaseFamily` (one resolution; it
+trains, resumes and exports the run and loads its folder of images) with a schedule of two
+phases.  It plugs in
+
 * the networks and their ``train_step``: :func:`build_model` makes an
   :class:`~progan_tf.srgan.model.SRGAN` from an :class:`~progan_tf.srgan.config.SRGANConfig`;
 * the data: any folder of images, decoded once at the high resolution; each batch is paired
@@ -11,24 +15,19 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from progan_tf.errors import DatasetError
-from progan_tf.srgan.config import SAFE_ON_RESUME, SCALE, SRGANConfig, SRGANPhase
+from progan_tf.srgan.config import ARCH, SAFE_ON_RESUME, SCALE, SRGANConfig, SRGANPhase
 from progan_tf.srgan.export import export_upscaler
 from progan_tf.srgan.model import SRGAN, downscale
 from progan_tf.srgan.networks import build_discriminator, build_generator
 from progan_tf.training import data
-from progan_tf.training.family import ModelFamily
+from progan_tf.training.single_phase_family import SinglePhaseFamily, model_scope
 
 __all__ = ["SRGAN_FAMILY", "SRGANFamily", "build_model"]
-
-log = logging.getLogger(__name__)
 
 
 def build_model(config: SRGANConfig, strategy: Any = None, precision: str | None = None) -> SRGAN:
@@ -39,24 +38,15 @@ def build_model(config: SRGANConfig, strategy: Any = None, precision: str | None
     >>> build_model(config).generator.count_params() > 0
     True
     """
-    import keras
-
-    strategy = strategy or tf.distribute.get_strategy()
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision or config.precision)
-    try:
-        with strategy.scope():
-            keras.utils.set_random_seed(config.seed)
-            generator = build_generator(config.width, config.blocks, SCALE)
-            discriminator = build_discriminator(config.resolution, config.disc_width)
-            return SRGAN(generator, discriminator, content=config.content_loss,
-                         adversarial_weight=config.adversarial_weight,
-                         learning_rate=config.learning_rate, beta_1=config.beta_1)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    with model_scope(config, strategy, precision):
+        generator = build_generator(config.width, config.blocks, SCALE)
+        discriminator = build_discriminator(config.resolution, config.disc_width)
+        return SRGAN(generator, discriminator, content=config.content_loss,
+                     adversarial_weight=config.adversarial_weight,
+                     learning_rate=config.learning_rate, beta_1=config.beta_1)
 
 
-class SRGANFamily(ModelFamily):
+class SRGANFamily(SinglePhaseFamily):
     """4x super-resolution GANs (Ledig et al., 2017) on a folder of images.
 
     Example:
@@ -65,6 +55,7 @@ class SRGANFamily(ModelFamily):
     [('srresnet', 1000), ('srgan', 3000)]
     """
 
+    arch = ARCH
     config_class = SRGANConfig
     safe_on_resume = SAFE_ON_RESUME
     loss_columns = ("content_loss", "adversarial_loss", "d_loss", "adversarial")
@@ -78,36 +69,14 @@ class SRGANFamily(ModelFamily):
         """See :func:`build_model`."""
         return build_model(config, strategy, precision)
 
-    def schedule(self, config: SRGANConfig) -> Any:
-        """``srresnet`` then ``srgan`` (see :class:`~progan_tf.srgan.config.SRGANSchedule`)."""
-        return config.schedule()
-
-    def load_data(self, config: SRGANConfig) -> tuple[Any, dict]:
-        """The images of ``config.data_dir`` at the high resolution, less the holdout.
-
-        Grey and transparent pictures are read as every picture is (grey expanded to RGB,
-        transparency on white).
-        """
-        folder = data.load_image_folder(config.data_dir, config.resolution, crop=config.crop)
-        if config.holdout:
-            if config.holdout >= len(folder):
-                raise DatasetError(f"holdout of {config.holdout} images leaves nothing to train "
-                                   f"on ({len(folder)} images in {config.data_dir!r})")
-            folder.images = folder.images[:-config.holdout]
-            folder.files = folder.files[:-config.holdout]
-        log.info("training on %s", data.describe(folder))
-        info = {"directory": str(Path(config.data_dir).expanduser().resolve()),
-                "images": len(folder), "skipped": len(folder.skipped),
-                "upscaled": folder.upscaled, "holdout": config.holdout,
-                "low_resolution": config.low_resolution}
-        return folder, info
+    def data_info(self, config: SRGANConfig) -> dict:
+        """``dataset.json`` also records the side of the generator's inputs."""
+        return {"low_resolution": config.low_resolution}
 
     def dataset(self, config: SRGANConfig, folder: Any, phase: SRGANPhase,
                 start_index: int) -> Any:
         """Shuffled (optionally mirrored) ``(low_res, high_res)`` batches in [-1, 1]."""
-        stream = data.training_dataset(folder.images, phase.resolution, phase.batch_size,
-                                       start_index=start_index, seed=config.seed,
-                                       mirror=config.mirror)
+        stream = self.image_batches(config, folder, phase, start_index)
         return stream.map(lambda high: (downscale(high), high))
 
     def sample_inputs(self, config: SRGANConfig) -> np.ndarray:

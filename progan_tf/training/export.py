@@ -339,6 +339,35 @@ def rewrite_saved_model(export_dir: str | os.PathLike, network_file: str,
     return write_export(folder, fill, overwrite=True)
 
 
+def export_networks(out_dir: str | os.PathLike, serving: Callable[[Any], Any], generator: Any,
+                    discriminator: Any, metadata: dict, overwrite: bool = False,
+                    protect: tuple = (), name: str = "progan_tf_generator") -> Path:
+    """Write an export of a generator (and its discriminator) through :func:`write_export`.
+
+    Args:
+        out_dir: The export folder; new, empty, or (with ``overwrite``) an earlier export.
+        serving: ``serving(generator)`` makes the ``default`` signature (traced inside the
+            export, after the destination was checked).
+        generator: Saved as ``generator.keras``.
+        discriminator: Saved as ``discriminator.keras`` when not ``None``.
+        metadata: The content of ``metadata.json`` (besides the format).
+        overwrite: Replace an earlier export (only that).
+        protect: Folders that must not be replaced by or lie inside ``out_dir``.
+        name: The name of the saved module (:func:`save_signature`).
+
+    Returns:
+        ``out_dir`` as a ``Path``.
+    """
+    def fill(tmp: Path) -> None:
+        save_signature(serving(generator), tmp, name=name)
+        generator.save(tmp / "generator.keras")
+        if discriminator is not None:
+            discriminator.save(tmp / "discriminator.keras")
+        write_metadata(tmp, metadata)
+
+    return write_export(out_dir, fill, overwrite, protect)
+
+
 def export_run(family: Any, run_dir: str | os.PathLike, out_dir: str | os.PathLike,
                metrics: dict | None = None, overwrite: bool = False, **options: Any) -> Path:
     """Export the newest checkpoint of a run with its family's :meth:`export`.
