@@ -21,9 +21,9 @@ from its own layer or the layers below it, and only their public names.
 3. Built on the core -- ``face``, ``metrics``, ``recovery``, ``notebook``, ``directions``,
    ``edits``, ``explorer``, ``translators``, ``upscalers``.
 4. Training -- ``training`` (shared infrastructure), then the families plugged into it:
-   ``gan`` (ProGAN), ``dcgan``, ``pix2pix``, ``srgan``, ``stylegan``. Inference never
-   imports training at module level; what it needs from a trained network goes through a
-   public seam (``ProgressiveDiscriminator.features``).
+   ``gan`` (ProGAN), ``dcgan``, ``pix2pix``, ``srgan``, ``stylegan``, ``cyclegan``.
+   Inference never imports training at module level; what it needs from a trained network
+   goes through a public seam (``ProgressiveDiscriminator.features``).
 5. Entry points -- ``cli`` and its ``cli_*`` modules, ``demo``, ``demo_page``: the public API
    only.
 
