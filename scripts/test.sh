@@ -17,5 +17,6 @@ export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
 .venv/bin/ruff check progan_tf tests bench
 # Two workers, one test file each at a time (file-scoped fixtures are built once): most tests wait
 # on TensorFlow start-up in subprocesses, so this halves the wall time on 2 cores.
-# PYTEST_WORKERS=0 runs everything in this process.
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+# PYTEST_WORKERS=0 runs everything in this process. --durations lists the 25 slowest tests at
+# the end, so every run (CI's too) shows where the suite's time goes.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
