@@ -32,7 +32,6 @@ from typing import Any
 
 import keras
 
-from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError, TrainingInterrupted
 from progan_tf.recovery.encoder_family import (
     EncoderConfig,
@@ -44,7 +43,6 @@ from progan_tf.recovery.encoder_family import (
 from progan_tf.recovery.fingerprint import fingerprint_mismatch, generator_fingerprint
 from progan_tf.training import callbacks as cb
 from progan_tf.training import checkpoint, runs
-from progan_tf.training.runlock import LOCK_FILE, RunLock
 
 __all__ = ["EncoderConfig", "read_encoder_run", "train_encoder"]
 
@@ -98,31 +96,13 @@ def train_encoder(config: EncoderConfig, *, resume: bool = False, generator: Any
             raise RunDirectoryError(f"cannot resume {str(out)!r}: it trains an encoder for "
                                     f"{config.model!r} and {problem}; pass --model {config.model}")
     data, info = family.load_data(config)
-    created = runs.make_run_dir(out)
-    written, started = [], False
-    lock = RunLock(out, config.command)
-    try:
-        lock.acquire()
+    with runs.starting_run(out, config.command, resume) as start:
         if not resume:
-            runs.check_new_run_dir(out, ignore={LOCK_FILE})
             config = dataclasses.replace(
                 config, out_dir=str(out), fingerprint=generator_fingerprint(generator),
                 data_dir=info["directory"])
-        written.append(runs.write_dataset_info(out, info, resuming=resume))
-        if not resume:
-            written.append(fileio.write_text(out / runs.RUN_FILE, config.to_json()))
-        started = True
+        start.begin(info, config.to_json())
         return _fit(family, config, data, info, resume, progress, stop_after_steps)
-    finally:
-        lock.release()
-        if not started and not resume:
-            for path in written:
-                path.unlink(missing_ok=True)
-        if not started and created:
-            try:
-                out.rmdir()
-            except OSError:
-                pass
 
 
 def read_encoder_run(run_dir: str | Path) -> EncoderConfig:

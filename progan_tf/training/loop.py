@@ -26,11 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError, TrainingInterrupted
 from progan_tf.training import callbacks as cb
 from progan_tf.training import checkpoint, distribute, runs
-from progan_tf.training.runlock import LOCK_FILE, RunLock
 
 __all__ = ["train"]
 
@@ -82,35 +80,15 @@ def train(family: Any, config: Any, resume: bool = False, strategy: Any = None,
     if not chief:
         return _train_as_worker(family, config, resume, strategy, stop_after_images,
                                 extra_callbacks, log_every)
-    created = runs.make_run_dir(out)
-    lock = RunLock(out, config.command)
-    written = []  # files a failed first start must not leave behind
-    started = False
-    try:
-        lock.acquire()
-        if not resume:  # again, now that no other process can be creating a run here
-            runs.check_new_run_dir(out, ignore={LOCK_FILE})
+    with runs.starting_run(out, config.command, resume) as start:
         data, info = family.load_data(config)
         if not resume:
             config = dataclasses.replace(config, out_dir=str(out),
                                          data_dir=str(Path(config.data_dir).expanduser().resolve()))
-        written.append(runs.write_dataset_info(out, info, resuming=resume))
-        if not resume:
-            written.append(fileio.write_text(out / runs.RUN_FILE, config.to_json()))
-        started = True
+        start.begin(info, config.to_json())
         with distribute.worker_failures(strategy):
             return _fit_phases(family, config, data, resume, strategy, stop_after_images,
                                progress, extra_callbacks, log_every)
-    finally:
-        lock.release()
-        if not started and not resume:
-            for path in written:
-                path.unlink(missing_ok=True)
-        if not started and created:
-            try:
-                out.rmdir()
-            except OSError:
-                pass
 
 
 def _train_as_worker(family: Any, config: Any, resume: bool, strategy: Any,

@@ -17,19 +17,22 @@ before anything is written.  They know nothing about a family except its options
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError
+from progan_tf.training.runlock import LOCK_FILE, RunLock
 
-__all__ = ["DATASET_FILE", "RUN_FILE", "check_new_run_dir", "check_run_arch", "make_run_dir",
-           "read_json", "read_run_config", "remove_temporaries", "resume_config",
-           "resume_differences", "run_arch", "write_dataset_info"]
+__all__ = ["DATASET_FILE", "RUN_FILE", "RunStart", "check_new_run_dir", "check_run_arch",
+           "make_run_dir", "read_json", "read_run_config", "remove_temporaries", "resume_config",
+           "resume_differences", "run_arch", "starting_run", "write_dataset_info"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +176,84 @@ def write_dataset_info(out: Path, info: dict, resuming: bool) -> Path:
                         "the images shown from here on differ from an uninterrupted run's",
                         info["images"], before)
     return fileio.write_json(path, info)
+
+
+class RunStart:
+    """What a start of a run has written so far; see :func:`starting_run`.
+
+    Attributes:
+        out: The run folder.
+        resume: Whether the run is being resumed.
+        written: The files this start wrote (a failed first start removes them).
+        started: Whether training began (from then on nothing is removed).
+    """
+
+    def __init__(self, out: Path, resume: bool) -> None:
+        self.out = out
+        self.resume = resume
+        self.written: list[Path] = []
+        self.started = False
+
+    def begin(self, info: dict, config_json: str) -> None:
+        """Write ``dataset.json`` (and, on a first start, ``run.json``); training begins.
+
+        Args:
+            info: What the family's ``load_data`` reports (see :func:`write_dataset_info`).
+            config_json: The run's options as JSON; written only on a first start (a resumed
+                run keeps the options it started with).
+        """
+        self.written.append(write_dataset_info(self.out, info, resuming=self.resume))
+        if not self.resume:
+            self.written.append(fileio.write_text(self.out / RUN_FILE, config_json))
+        self.started = True
+
+
+@contextlib.contextmanager
+def starting_run(out: Path, command: str, resume: bool) -> Iterator[RunStart]:
+    """Hold ``out``'s lock while a run starts and trains; undo a first start that fails.
+
+    Creates the folder if needed and takes its lock (refusing a folder another process is
+    training in); on a first start, checks again that the folder holds no run, now that no
+    other process can be creating one.  If the block fails before :meth:`RunStart.begin`, a
+    first start removes the files it wrote and the folder it created -- nothing else -- so
+    the same command can simply be run again.  A resumed run's files are never removed.
+
+    Args:
+        out: The run folder.
+        command: The command line, recorded in the lock for whoever finds it held.
+        resume: Whether the run is being resumed.
+
+    Yields:
+        A :class:`RunStart`; call its ``begin`` once the options and data are known.
+
+    Example:
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "run"
+    >>> try:
+    ...     with starting_run(out, "progan-tf train faces", resume=False):
+    ...         raise ValueError("no images")
+    ... except ValueError:
+    ...     pass
+    >>> out.exists()
+    False
+    """
+    created = make_run_dir(out)
+    start = RunStart(out, resume)
+    lock = RunLock(out, command)
+    try:
+        lock.acquire()
+        if not resume:
+            check_new_run_dir(out, ignore={LOCK_FILE})
+        yield start
+    finally:
+        lock.release()
+        if not start.started:
+            if not resume:
+                for path in start.written:
+                    path.unlink(missing_ok=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
 
 
 def remove_temporaries(run_dir: Path) -> None:
