@@ -1,5 +1,14 @@
-"""The ``progan-tf`` command line, run as a user runs it: in a subprocess."""
+"""The ``progan-tf`` command line, run as a user runs it: in a subprocess.
 
+Bad-input tests, which only need the parser and the one-line error handling, call
+:func:`progan_tf_here` instead: the same ``main`` in this process, without paying TensorFlow's
+start-up (several seconds) once per call.  What needs the real script -- the console entry
+point, exit codes after signals, output a user sees -- still runs in a subprocess.
+"""
+
+import contextlib
+import io
+import logging
 import os
 import shutil
 import subprocess
@@ -19,6 +28,27 @@ def progan_tf(*args, timeout=300, env=None):
     command = [str(script)] if script.exists() else [sys.executable, "-m", "progan_tf.cli"]
     return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout, env=env or ENV)
+
+
+def progan_tf_here(*args):
+    """Run ``progan-tf`` in this process; returns what :func:`progan_tf` returns.
+
+    ``main`` catches every error a user can cause, so an exception escaping it here is what a
+    traceback would be in a subprocess: the test fails.
+    """
+    from progan_tf import cli
+
+    root_handlers = list(logging.getLogger().handlers)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as stop:  # argparse's usage errors, --help
+                code = stop.code
+    finally:  # main's logging.basicConfig must not outlive the call
+        logging.getLogger().handlers[:] = root_handlers
+    return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue())
 
 
 def assert_one_line_error(result, *fragments):
@@ -82,19 +112,20 @@ def test_interpolate_walk_through_keyframes_loop(tf1_hub_module_dir, tmp_path):
 
 def test_bad_input_gives_one_line_errors(tf1_hub_module_dir, tmp_path):
     assert_one_line_error(progan_tf("generate", "--model", tmp_path / "nope", "--out",
-                                    tmp_path / "x.png"), "nope")
-    assert_one_line_error(progan_tf("interpolate", "--model", tf1_hub_module_dir, "--out",
-                                    tmp_path / "walk.avi", "--steps", 3), ".avi")
+                                    tmp_path / "x.png"), "nope")  # the real script, once
+    assert_one_line_error(progan_tf_here("interpolate", "--model", tf1_hub_module_dir, "--out",
+                                         tmp_path / "walk.avi", "--steps", 3), ".avi")
     empty = tmp_path / "empty_model"
     empty.mkdir()
-    assert_one_line_error(progan_tf("generate", "--model", empty, "--out", tmp_path / "y.png"))
+    assert_one_line_error(progan_tf_here("generate", "--model", empty, "--out",
+                                         tmp_path / "y.png"))
 
 
 def test_argument_errors_exit_2_with_usage():
     for args in (["generate", "-n", "0"], ["generate", "--zoom", "0"],
                  ["interpolate", "--steps", "-3"], ["interpolate", "--steps", "1"],
                  ["interpolate", "--method", "cubic"], ["frobnicate"]):
-        result = progan_tf(*args)
+        result = progan_tf_here(*args)
         assert result.returncode == 2
         assert "usage:" in result.stderr and "Traceback" not in result.stderr
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from test_cli import assert_one_line_error, progan_tf
+from test_cli import assert_one_line_error, progan_tf, progan_tf_here
 
 from progan_tf import testing
 
@@ -49,22 +49,22 @@ def test_train_encoder_help_needs_no_tensorflow():
     ("--holdout", "many", "Received: 'many'"),
 ])
 def test_train_encoder_bad_numbers(option, value, message, tmp_path):
-    result = progan_tf("train-encoder", "--model", "bundled", option, value, "--out",
-                       tmp_path / "run")
+    result = progan_tf_here("train-encoder", "--model", "bundled", option, value, "--out",
+                            tmp_path / "run")
     assert result.returncode == 2 and message in result.stderr
     assert not (tmp_path / "run").exists()
 
 
 def test_train_encoder_refuses_what_it_cannot_use(tiny_model, tmp_path):
-    assert_one_line_error(progan_tf("train-encoder", "--out", tmp_path / "a"), "needs --model")
-    assert_one_line_error(progan_tf("train-encoder", "--model", tmp_path / "no-model", "--out",
-                                    tmp_path / "b"), "no-model")
+    assert_one_line_error(progan_tf_here("train-encoder", "--out", tmp_path / "a"), "needs --model")
+    assert_one_line_error(progan_tf_here("train-encoder", "--model", tmp_path / "no-model",
+                                         "--out", tmp_path / "b"), "no-model")
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    assert_one_line_error(progan_tf("train-encoder", "--model", tiny_model, "--out", foreign),
+    assert_one_line_error(progan_tf_here("train-encoder", "--model", tiny_model, "--out", foreign),
                           "not empty")
-    assert_one_line_error(progan_tf("train-encoder", "--out", foreign, "--resume"),
+    assert_one_line_error(progan_tf_here("train-encoder", "--out", foreign, "--resume"),
                           "no run to resume")
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
     assert (foreign / "notes.txt").read_text() == "keep me"

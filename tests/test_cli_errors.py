@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from test_cli import ENV, assert_one_line_error, progan_tf
+from test_cli import ENV, assert_one_line_error, progan_tf, progan_tf_here
 
 from progan_tf import cli
 
@@ -57,7 +57,7 @@ def command(name, out, tmp_path):
 def test_output_under_a_file(name, a_file, tmp_path):
     suffix = {"generate": "x.png", "interpolate": "x.gif"}.get(name, "run")
     started = time.monotonic()
-    result = progan_tf(*command(name, a_file / suffix, tmp_path))
+    result = progan_tf_here(*command(name, a_file / suffix, tmp_path))
     assert_one_line_error(result, "is a file, not a folder")
     assert time.monotonic() - started < 30  # refused before any model is loaded
     assert a_file.read_text() == "my notes"
@@ -67,13 +67,13 @@ def test_export_under_a_file(a_file, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "run.json").write_text("{}")
-    assert_one_line_error(progan_tf("export", run, a_file / "export"), "is a file")
+    assert_one_line_error(progan_tf_here("export", run, a_file / "export"), "is a file")
     assert a_file.read_text() == "my notes"
 
 
 @pytest.mark.parametrize("name", ["train", "invert"])
 def test_output_folder_that_is_a_file(name, a_file, tmp_path):
-    assert_one_line_error(progan_tf(*command(name, a_file, tmp_path)), "is a file")
+    assert_one_line_error(progan_tf_here(*command(name, a_file, tmp_path)), "is a file")
     assert a_file.read_text() == "my notes"
 
 
@@ -81,7 +81,7 @@ def test_output_folder_that_is_a_file(name, a_file, tmp_path):
 def test_unwritable_output_folder(name, tmp_path):
     folder = unwritable_folder(tmp_path)
     out = folder / ("grid.png" if name == "generate" else "out")
-    assert_one_line_error(progan_tf(*command(name, out, tmp_path)), "cannot write to")
+    assert_one_line_error(progan_tf_here(*command(name, out, tmp_path)), "cannot write to")
 
 
 @pytest.mark.parametrize("args, fragment", [
