@@ -44,7 +44,8 @@ from progan_tf.gan.networks import num_levels
 from progan_tf.latents import as_latent_batch
 from progan_tf.pixels import from_signed_unit
 
-__all__ = ["LAYER_RANGES", "StyleMix", "layer_indices", "layer_resolution", "named_resolutions",
+__all__ = ["LAYER_RANGES", "StyleMix", "layer_indices", "layer_ranges", "layer_resolution",
+           "named_resolutions",
            "style_mix", "style_mix_ws"]
 
 LAYER_RANGES = ("coarse", "middle", "fine")
@@ -75,6 +76,19 @@ def named_resolutions(resolution: int) -> dict[str, list[int]]:
                 "fine": [s for s in sizes if s >= 64]}
     lower = math.ceil((len(sizes) - 1) / 2)
     return {"coarse": sizes[:lower], "middle": sizes[lower:-1], "fine": sizes[-1:]}
+
+
+def layer_ranges(resolution: int) -> dict[str, list[int]]:
+    """The w+ layer indices of every name of :data:`LAYER_RANGES` (empty where none).
+
+    Example:
+    >>> layer_ranges(8)
+    {'coarse': [0, 1], 'middle': [], 'fine': [2, 3]}
+    """
+    sizes = named_resolutions(resolution)
+    num_ws = 2 * _levels(resolution)
+    return {name: [i for i in range(num_ws) if layer_resolution(i) in sizes[name]]
+            for name in LAYER_RANGES}
 
 
 def layer_indices(num_ws: int, resolution: int, layers: Any) -> list[int]:
