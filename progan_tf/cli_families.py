@@ -18,6 +18,7 @@ from typing import Any
 
 from progan_tf.cli_parser import PROGAN_ONLY_TRAIN_OPTIONS, build_parser
 from progan_tf.cli_parser_families import PIX2PIX_ONLY_TRAIN_OPTIONS, SRGAN_TRAIN_OPTIONS
+from progan_tf.cli_parser_stylegan import STYLEGAN_SHARED_TRAIN_OPTIONS, STYLEGAN_TRAIN_OPTIONS
 from progan_tf.errors import OptionError, TrainingInterrupted
 
 __all__ = ["LATENT_DIMS", "TRAIN_OPTIONS", "check_train_arch", "family_options", "flag_value",
@@ -30,6 +31,8 @@ TRAIN_OPTIONS = {
     "dcgan": ("--latent-dim", *_SINGLE_PHASE, "--grayscale", "--grid-every-kimg"),
     "pix2pix": (*_SINGLE_PHASE, "--grid-every-kimg", *PIX2PIX_ONLY_TRAIN_OPTIONS),
     "srgan": (*_SINGLE_PHASE, *SRGAN_TRAIN_OPTIONS),
+    "stylegan": ("--kimg", "--batch-size", "--grid-every-kimg", *STYLEGAN_SHARED_TRAIN_OPTIONS,
+                 *STYLEGAN_TRAIN_OPTIONS),
 }
 """``--arch`` -> the ``train`` options it takes besides those every family takes.
 

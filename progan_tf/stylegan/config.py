@@ -17,14 +17,14 @@ import dataclasses
 from typing import ClassVar
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import AUGMENT_OPS, AUGMENTS, LOSSES
+from progan_tf.constants import AUGMENT_OPS, AUGMENTS, LOSSES, STYLEGAN_ARCH
 from progan_tf.errors import DatasetError
 from progan_tf.training import single_phase
 from progan_tf.training.single_phase import SinglePhaseConfig
 
 __all__ = ["ARCH", "DISCRIMINATORS", "RESOLUTIONS", "SAFE_ON_RESUME", "StyleGANConfig"]
 
-ARCH = "stylegan"
+ARCH = STYLEGAN_ARCH
 """The value of ``"arch"`` in a style-based GAN run's ``run.json`` and its export's metadata."""
 
 RESOLUTIONS = (8, 16, 32, 64, 128, 256)
