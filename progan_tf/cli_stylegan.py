@@ -19,25 +19,32 @@ from progan_tf.cli_parser import build_parser
 from progan_tf.cli_parser_stylegan import STYLEGAN_SHARED_TRAIN_OPTIONS
 from progan_tf.errors import OptionError
 
-__all__ = ["cmd_mix", "cmd_train_stylegan", "mix_faces", "parse_face"]
+__all__ = ["cmd_mix", "cmd_train_stylegan", "mix_faces", "parse_face", "stylegan_options"]
 
 
-def cmd_train_stylegan(args: argparse.Namespace) -> int:
-    """``progan-tf train --arch stylegan``: trains (or resumes) a style-based run.
+def stylegan_options(args: argparse.Namespace) -> dict:
+    """``train --arch stylegan``'s (checked) arguments as :class:`StyleGANConfig` fields.
 
     The progressive GAN's options it shares (``--fmap-base``, ``--loss``, ...) are taken when
-    given; left at the parser's defaults (the progressive GAN's), the run keeps its own.
+    given; left at the parser's defaults (the progressive GAN's: ``--fmap-base 8192``), the
+    run keeps its own (1024).
     """
-    from progan_tf.stylegan import StyleGANConfig, train
-
     defaults = build_parser().parse_args(["train", "DATA", "--out", "OUT"])
     options = family_options(args)
     for flag in STYLEGAN_SHARED_TRAIN_OPTIONS:
         name = flag[2:].replace("-", "_")
         value = getattr(args, name)
+        options.pop(name, None)
         if value is not None and value != getattr(defaults, name):
             options[name] = value
-    return run_training(train, StyleGANConfig(**options), args)
+    return options
+
+
+def cmd_train_stylegan(args: argparse.Namespace) -> int:
+    """``progan-tf train --arch stylegan``: trains (or resumes) a style-based run."""
+    from progan_tf.stylegan import StyleGANConfig, train
+
+    return run_training(train, StyleGANConfig(**stylegan_options(args)), args)
 
 
 def parse_face(text: str, name: str) -> tuple[str, Any]:
