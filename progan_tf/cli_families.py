@@ -39,7 +39,7 @@ TRAIN_OPTIONS = {
 An option in some family's list and not in ``--arch``'s is refused when it is given (when
 its value differs from its default)."""
 
-LATENT_DIMS = {"progan": 512, "dcgan": 100}
+LATENT_DIMS = {"progan": 512, "dcgan": 100, "stylegan": 128}
 """The default ``--latent-dim`` of the families that take one (the papers')."""
 
 # The families that refuse another family's option by naming themselves ("--fmap-max is not an
