@@ -75,6 +75,7 @@ _EXPORTS = {
     **dict.fromkeys(["Upscaler", "load_upscaler"], "upscalers"),
     "BUNDLED_STYLEGAN": "constants",
     "StyleBasedGenerator": "style_generator",
+    **dict.fromkeys(["Projection", "project"], "projection"),
     **dict.fromkeys(["StyleMix", "style_mix"], "stylegan.mixing"),
 }
 

@@ -59,6 +59,8 @@ from progan_tf.interpolation import walk as walk
 from progan_tf.latents import cosine_similarity as cosine_similarity
 from progan_tf.latents import latent_norms as latent_norms
 from progan_tf.latents import sample_latents as sample_latents
+from progan_tf.projection import Projection as Projection
+from progan_tf.projection import project as project
 from progan_tf.recovery import Encoder as Encoder
 from progan_tf.recovery import RecoveryResult as RecoveryResult
 from progan_tf.recovery import RecoverySettings as RecoverySettings
@@ -86,6 +88,8 @@ __all__ = [
     "BUNDLED_SRGAN",
     "BUNDLED_STYLEGAN",
     "StyleBasedGenerator",
+    "Projection",
+    "project",
     "StyleMix",
     "style_mix",
     "DatasetError",

@@ -103,5 +103,7 @@ def add_mix_command(commands: Any) -> None:
                         "(colours), or comma-separated w+ layer indices")
     p.add_argument("--truncation-psi", type=fraction, default=None,
                    help="truncation of the seeds' faces (default: the model's)")
+    p.add_argument("--steps", type=positive_int, default=300,
+                   help="search steps of a photo's projection into w+ (default 300)")
     add_zoom(p)
     p.add_argument("--out", required=True, help="output folder")

@@ -71,7 +71,8 @@ def parse_face(text: str, name: str) -> tuple[str, Any]:
 
 
 def mix_faces(a: str, b: str, handle: str, out_dir: str, layers: Any = "coarse",
-              truncation_psi: float | None = None, zoom: Any = None) -> tuple[list, list]:
+              truncation_psi: float | None = None, zoom: Any = None,
+              steps: int = 300) -> tuple[list, list]:
     """``progan-tf mix``: B with A's ``layers`` styles, saved and labelled.
 
     Writes ``a.png``, ``b.png``, ``mix.png`` at the model's size and ``comparison.png``: the
@@ -86,13 +87,16 @@ def mix_faces(a: str, b: str, handle: str, out_dir: str, layers: Any = "coarse",
         layers: What :func:`progan_tf.style_mix` takes (default ``"coarse"``).
         truncation_psi: Truncation of the seeds' faces (default ``None``: the model's).
         zoom: The enlargement of ``comparison.png`` (default ``None``: automatic).
+        steps: Search steps of a photo's projection into w+ (default 300;
+            :func:`progan_tf.projection.project`, Laplacian-pyramid loss).
 
     Returns:
         ``(file names written, labels)``.
 
     Raises:
-        OptionError: A or B neither a seed nor a photo, a photo (projection into w+ is not
-            available yet), bad ``layers``, or a generator without a synthesis path.
+        OptionError: A or B neither a seed nor a photo, bad ``layers``, or a generator
+            without a synthesis path.
+        ImageLoadError: A photo that cannot be read.
         ModelLoadError: The model cannot be loaded.
     """
     import progan_tf as pt
@@ -105,17 +109,19 @@ def mix_faces(a: str, b: str, handle: str, out_dir: str, layers: Any = "coarse",
                           f"generator); pass --model bundled-stylegan or an export of "
                           f"'progan-tf train --arch stylegan'")
     psi = generator.truncation_psi if truncation_psi is None else truncation_psi
-    ws = {}
+    ws, labels = {}, []
     for name, (kind, value) in faces.items():
         if kind == "photo":
-            raise OptionError(f"{name} is a photo ({str(value)!r}): projecting a photo into the "
-                              f"model's w+ space is not available in this version yet; pass a "
-                              f"seed (a whole number)")
-        ws[name] = generator.mapping(pt.sample_latents(1, generator.latent_dim, seed=value),
-                                     truncation_psi=psi).numpy()
+            projection = pt.project(generator, str(value), loss="laplacian", steps=steps)
+            ws[name] = projection.ws
+            labels.append(f"{name}: {value.name} (projected, {projection.result.psnr:.1f} dB)")
+        else:
+            ws[name] = generator.mapping(pt.sample_latents(1, generator.latent_dim, seed=value),
+                                         truncation_psi=psi).numpy()
+            labels.append(f"{name}: seed {value}")
     mix = pt.style_mix(generator, ws["A"], ws["B"], layers=layers)
     what = layers if isinstance(layers, str) else f"layers {', '.join(map(str, mix.layers))}"
-    labels = [f"A: seed {faces['A'][1]}", f"B: seed {faces['B'][1]}", f"B with A's {what}"]
+    labels.append(f"B with A's {what}")
     pictures = {"a": mix.sources[0], "b": mix.destinations[0], "mix": mix.mixed[0, 0]}
     panels = list(pictures.values())
     comparison = labelled_panels(panels, labels, zoom=zoom_factor(panels[0].shape[:2], zoom))
@@ -129,5 +135,6 @@ def mix_faces(a: str, b: str, handle: str, out_dir: str, layers: Any = "coarse",
 def cmd_mix(args: argparse.Namespace) -> None:
     """``progan-tf mix``: B with A's styles of ``--layers``, as labelled pictures."""
     written, labels = mix_faces(args.a, args.b, args.model, args.out, layers=args.layers,
-                                truncation_psi=args.truncation_psi, zoom=args.zoom)
+                                truncation_psi=args.truncation_psi, zoom=args.zoom,
+                                steps=args.steps)
     print(f"wrote {', '.join(written)} ({' | '.join(labels)}) to {Path(args.out).expanduser()}")

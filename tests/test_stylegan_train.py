@@ -255,6 +255,31 @@ def test_synthesis_refuses_w_plus_of_another_shape(loaded):
 
 
 # ---------------------------------------------------------------------------------------------
+# Projection into w+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_projection_recovers_an_image_made_from_a_known_w_plus(loaded):
+    ws = loaded.mapping(pt.sample_latents(2, 8, seed=11), 1.0).numpy()
+    ws[0, 3:] = ws[1, 3:]  # a w+ no single w gives
+    target = loaded.synthesis(ws[:1]).numpy()[0]
+    projection = pt.project(loaded, target, steps=150)
+    assert projection.ws.shape == (1, 6, 8)
+    start = projection.result.losses[0]
+    assert projection.result.best_loss < start / 10 and projection.result.psnr > 25
+    np.testing.assert_allclose(loaded.synthesis(projection.ws)[0], projection.result.image,
+                               atol=1e-4)
+    assert pt.style_mix(loaded, projection.ws, ws[1:], "coarse").mixed.shape == \
+        (1, 1, 16, 16, 3)
+
+
+def test_projection_refuses_a_generator_without_a_synthesis_path(stand_in_generator):
+    with pytest.raises(OptionError, match="needs a style-based generator") as raised:
+        pt.project(stand_in_generator, np.zeros((8, 8, 3)))
+    assert "\n" not in str(raised.value)
+
+
+# ---------------------------------------------------------------------------------------------
 # The command line
 # ---------------------------------------------------------------------------------------------
 
@@ -276,6 +301,13 @@ def test_cli_trains_exports_and_mixes(faces, tmp_path, capsys):
     assert Image.open(tmp_path / "mix" / "mix.png").size == (16, 16)
     assert Image.open(tmp_path / "mix" / "comparison.png").size[1] > 128  # legible
     assert "B with A's middle" in capsys.readouterr().out
+
+
+def test_cli_mix_projects_a_photo_into_w_plus(export, faces, tmp_path, capsys):
+    assert cli.main(["mix", str(faces / "0003.png"), "5", "--model", str(export), "--steps",
+                     "20", "--layers", "fine", "--out", str(tmp_path / "mix")]) == 0
+    assert "A: 0003.png (projected, " in capsys.readouterr().out
+    assert (tmp_path / "mix" / "comparison.png").is_file()
 
 
 def test_cli_train_keeps_the_style_based_defaults_of_shared_options(faces, tmp_path):
@@ -305,7 +337,7 @@ def test_cli_train_refuses_bad_options_in_one_line(faces, tmp_path, capsys, argv
 @pytest.mark.parametrize("argv, message", [
     (["1", "2", "--layers", "0,6"], r"layers must be indices in [0, 6)"),
     (["1", "no-such-photo.png"], "B must be a seed (a whole number) or the path of a photo"),
-    (["PHOTO", "2"], "A is a photo"),
+    (["NOT_AN_IMAGE", "2"], "is not an image file Pillow can read"),
     (["1", "2", "--model", "bundled"], "has no synthesis path"),
     (["1", "2", "--model", "bundled-stylegan"], "ships no style-based generator weights yet"),
 ])
@@ -313,7 +345,8 @@ def test_cli_mix_refuses_bad_input_in_one_line(export, faces, tmp_path, capsys, 
     if "bundled-stylegan" in argv and bundled_stylegan_folder().joinpath(
             "saved_model.pb").is_file():
         pytest.skip("the style-based weights are shipped")
-    argv = [str(faces / "0000.png") if a == "PHOTO" else a for a in argv]
+    (tmp_path / "notes.png").write_text("not a picture")
+    argv = [str(tmp_path / "notes.png") if a == "NOT_AN_IMAGE" else a for a in argv]
     model = [] if "--model" in argv else ["--model", str(export)]
     assert cli.main(["mix", *argv, *model, "--out", str(tmp_path / "o")]) == 2
     error = capsys.readouterr().err.strip()
