@@ -1,9 +1,10 @@
 """How fast does each model family train here?  Images/s in float32 and mixed_bfloat16.
 
-Every family the toolkit trains -- the progressive GAN at its last stable phase, DCGAN, Pix2Pix
-and SRGAN's adversarial phase -- is built with the options of its shipped recipe (the commands
-in bench/README.md) and fed by the real input pipeline (``family.load_data`` and
-``family.dataset``, exactly what ``progan-tf train`` runs) from the same few hundred faces.
+Every family the toolkit trains -- the progressive GAN at its last stable phase, DCGAN, Pix2Pix,
+SRGAN's adversarial phase and the style-based generator -- is built with the options of its
+shipped recipe (the commands in bench/README.md) and fed by the real input pipeline
+(``family.load_data`` and ``family.dataset``, exactly what ``progan-tf train`` runs) from the
+same few hundred faces.
 Then its train steps are timed side by side with ``bench/train.py``'s ``time_side_by_side``:
 every model in turn for a few rounds, so load from other processes hits all alike, and the
 rate is the batch over the median step time.  Images/s counts the training examples a step
@@ -40,6 +41,8 @@ from progan_tf.pix2pix.config import Pix2PixConfig
 from progan_tf.pix2pix.family import PIX2PIX_FAMILY
 from progan_tf.srgan.config import SRGANConfig
 from progan_tf.srgan.family import SRGAN_FAMILY
+from progan_tf.stylegan.config import StyleGANConfig
+from progan_tf.stylegan.family import STYLEGAN_FAMILY
 from progan_tf.training.data import list_image_files
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-8k"
@@ -69,6 +72,9 @@ def recipes(data_dir: str, quick: bool) -> list:
                                                             max_width=8, batch_size=4)),
             ("SRGAN 16x16", SRGAN_FAMILY, SRGANConfig(**common, resolution=16, width=4,
                                                       blocks=1, disc_width=4, batch_size=4)),
+            ("StyleGAN 16x16", STYLEGAN_FAMILY, StyleGANConfig(
+                **common, resolution=16, latent_dim=8, w_dim=8, mapping_layers=2,
+                fmap_base=16, fmap_max=8, batch_size=4)),
         ]
     return [
         ("ProGAN 64x64", PROGAN, TrainConfig(
@@ -79,6 +85,10 @@ def recipes(data_dir: str, quick: bool) -> list:
         ("Pix2Pix 64x64", PIX2PIX_FAMILY, Pix2PixConfig(**common, resolution=64, width=16,
                                                         max_width=64, batch_size=16)),
         ("SRGAN 16->64", SRGAN_FAMILY, SRGANConfig(**common, resolution=64)),
+        ("StyleGAN 32x32", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=32,
+                                                           fmap_base=512, fmap_max=64)),
+        ("StyleGAN 64x64", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=64,
+                                                           fmap_base=512, fmap_max=64)),
     ]
 
 

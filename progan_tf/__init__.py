@@ -73,6 +73,10 @@ _EXPORTS = {
     "face_crop": "face",
     **dict.fromkeys(["Translator", "load_translator"], "translators"),
     **dict.fromkeys(["Upscaler", "load_upscaler"], "upscalers"),
+    "BUNDLED_STYLEGAN": "constants",
+    "StyleBasedGenerator": "style_generator",
+    **dict.fromkeys(["Projection", "project"], "projection"),
+    **dict.fromkeys(["StyleMix", "style_mix"], "stylegan.mixing"),
 }
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
 from progan_tf.constants import BUNDLED_PIX2PIX as BUNDLED_PIX2PIX
 from progan_tf.constants import BUNDLED_SRGAN as BUNDLED_SRGAN
+from progan_tf.constants import BUNDLED_STYLEGAN as BUNDLED_STYLEGAN
 from progan_tf.constants import PROGAN_128 as PROGAN_128
 from progan_tf.directions import direction_from_labels as direction_from_labels
 from progan_tf.directions import edit_latent as edit_latent
@@ -58,6 +59,8 @@ from progan_tf.interpolation import walk as walk
 from progan_tf.latents import cosine_similarity as cosine_similarity
 from progan_tf.latents import latent_norms as latent_norms
 from progan_tf.latents import sample_latents as sample_latents
+from progan_tf.projection import Projection as Projection
+from progan_tf.projection import project as project
 from progan_tf.recovery import Encoder as Encoder
 from progan_tf.recovery import RecoveryResult as RecoveryResult
 from progan_tf.recovery import RecoverySettings as RecoverySettings
@@ -69,6 +72,9 @@ from progan_tf.recovery import plan_search as plan_search
 from progan_tf.recovery import psnr as psnr
 from progan_tf.recovery import recover_latent as recover_latent
 from progan_tf.recovery import ssim as ssim
+from progan_tf.style_generator import StyleBasedGenerator as StyleBasedGenerator
+from progan_tf.stylegan.mixing import StyleMix as StyleMix
+from progan_tf.stylegan.mixing import style_mix as style_mix
 from progan_tf.translators import Translator as Translator
 from progan_tf.translators import load_translator as load_translator
 from progan_tf.upscalers import Upscaler as Upscaler
@@ -80,6 +86,12 @@ __all__ = [
     "BUNDLED",
     "BUNDLED_PIX2PIX",
     "BUNDLED_SRGAN",
+    "BUNDLED_STYLEGAN",
+    "StyleBasedGenerator",
+    "Projection",
+    "project",
+    "StyleMix",
+    "style_mix",
     "DatasetError",
     "DemoError",
     "DownloadFailed",

@@ -9,6 +9,7 @@
                            [--encoder DIR | --full-search] --out DIR
     progan-tf train-encoder --model HANDLE --out DIR [--data FACES --minutes --steps --resume]
     progan-tf translate    PHOTO [--model bundled-pix2pix] [--seed --zoom] --out DIR
+    progan-tf mix          A B [--model bundled-stylegan] [--layers coarse --zoom] --out DIR
     progan-tf demo         [--model bundled] [--out DIR] [--seed --steps --restarts --overwrite]
                            [--full-search]
 
@@ -41,6 +42,7 @@ from progan_tf.cli_families import check_train_arch, family_options, run_trainin
 from progan_tf.cli_parser import build_parser
 from progan_tf.cli_pix2pix import cmd_train_pix2pix, cmd_translate
 from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale
+from progan_tf.cli_stylegan import cmd_mix, cmd_train_stylegan
 from progan_tf.constants import grid_columns
 from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
 
@@ -99,7 +101,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse an unusable output path at once: before TensorFlow loads and any work starts."""
     if args.command in ("generate", "interpolate") or (args.command == "evaluate" and args.out):
         _check_output_file(args.out)
-    elif args.command in ("train", "invert", "demo", "translate", "upscale", "train-encoder"):
+    elif args.command in ("train", "invert", "demo", "translate", "upscale", "train-encoder",
+                          "mix"):
         _check_output_folder(args.out)
     elif args.command == "export":  # the export's own rules are checked by cmd_export
         _check_output_folder(Path(args.out_dir).expanduser().parent)
@@ -182,7 +185,7 @@ def cmd_train_dcgan(args: argparse.Namespace) -> int:
 
 
 FAMILY_TRAIN_COMMANDS = {"dcgan": cmd_train_dcgan, "pix2pix": cmd_train_pix2pix,
-                         "srgan": cmd_train_srgan}
+                         "srgan": cmd_train_srgan, "stylegan": cmd_train_stylegan}
 """``--arch`` -> the command that trains it, for every family but ProGAN."""
 
 
@@ -219,6 +222,8 @@ def cmd_export(args: argparse.Namespace) -> None:
         from progan_tf.pix2pix.export import export_run
     if run_arch(args.run_dir) == "srgan":
         from progan_tf.srgan.export import export_run
+    if run_arch(args.run_dir) == "stylegan":
+        from progan_tf.stylegan.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
     metrics = None
@@ -335,7 +340,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 COMMANDS = {"invert": cmd_invert, "generate": cmd_generate, "interpolate": cmd_interpolate,
             "train": cmd_train, "export": cmd_export, "evaluate": cmd_evaluate, "demo": cmd_demo,
             "translate": cmd_translate, "upscale": cmd_upscale,
-            "train-encoder": cmd_train_encoder}
+            "train-encoder": cmd_train_encoder, "mix": cmd_mix}
 
 
 def _import_tensorflow_quietly() -> None:

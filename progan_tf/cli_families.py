@@ -18,6 +18,7 @@ from typing import Any
 
 from progan_tf.cli_parser import PROGAN_ONLY_TRAIN_OPTIONS, build_parser
 from progan_tf.cli_parser_families import PIX2PIX_ONLY_TRAIN_OPTIONS, SRGAN_TRAIN_OPTIONS
+from progan_tf.cli_parser_stylegan import STYLEGAN_SHARED_TRAIN_OPTIONS, STYLEGAN_TRAIN_OPTIONS
 from progan_tf.errors import OptionError, TrainingInterrupted
 
 __all__ = ["LATENT_DIMS", "TRAIN_OPTIONS", "check_train_arch", "family_options", "flag_value",
@@ -30,13 +31,15 @@ TRAIN_OPTIONS = {
     "dcgan": ("--latent-dim", *_SINGLE_PHASE, "--grayscale", "--grid-every-kimg"),
     "pix2pix": (*_SINGLE_PHASE, "--grid-every-kimg", *PIX2PIX_ONLY_TRAIN_OPTIONS),
     "srgan": (*_SINGLE_PHASE, *SRGAN_TRAIN_OPTIONS),
+    "stylegan": ("--kimg", "--batch-size", "--grid-every-kimg", *STYLEGAN_SHARED_TRAIN_OPTIONS,
+                 *STYLEGAN_TRAIN_OPTIONS),
 }
 """``--arch`` -> the ``train`` options it takes besides those every family takes.
 
 An option in some family's list and not in ``--arch``'s is refused when it is given (when
 its value differs from its default)."""
 
-LATENT_DIMS = {"progan": 512, "dcgan": 100}
+LATENT_DIMS = {"progan": 512, "dcgan": 100, "stylegan": 128}
 """The default ``--latent-dim`` of the families that take one (the papers')."""
 
 # The families that refuse another family's option by naming themselves ("--fmap-max is not an

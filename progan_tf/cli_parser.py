@@ -24,6 +24,7 @@ from progan_tf.cli_parser_families import (
     add_translate_command,
     add_upscale_command,
 )
+from progan_tf.cli_parser_stylegan import add_mix_command, add_stylegan_train_arguments
 from progan_tf.cli_types import (
     add_zoom,
     at_least_two,
@@ -99,7 +100,8 @@ def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
                              "dcgan (Radford et al. 2016, one resolution: "
                              f"{', '.join(map(str, DCGAN_RESOLUTIONS))}), pix2pix (Isola et "
                              "al. 2017: paired pictures, e.g. photos and their sketches) or "
-                             "srgan (Ledig et al. 2017: 4x super-resolution)")
+                             "srgan (Ledig et al. 2017: 4x super-resolution) or stylegan "
+                             "(Karras et al. 2019/2020: a style-based generator)")
     dcgan = parser.add_argument_group(
         "dcgan", "options of --arch dcgan (the recipe is the paper's: binary cross-entropy, "
                  "Adam 2e-4, beta1 0.5); --kimg, --batch-size and --width are also those of "
@@ -185,7 +187,7 @@ def _add_train_encoder(commands: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``progan-tf`` parser with its eleven commands.
+    """The ``progan-tf`` parser with its commands.
 
     Returns:
         An :class:`argparse.ArgumentParser`; ``parse_args`` gives a namespace whose ``command``
@@ -299,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arch_arguments(p)
     add_pix2pix_train_arguments(p)
     add_srgan_train_arguments(p)
+    add_stylegan_train_arguments(p)
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",
                             description="Export the EMA generator of a run's newest checkpoint "
@@ -370,4 +373,5 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write into a non-empty folder no demo made (only the demo's files "
                         "are replaced)")
     add_upscale_command(commands)
+    add_mix_command(commands)
     return parser

@@ -17,6 +17,7 @@ __all__ = ["ARCHS", "AUGMENTS", "AUGMENT_OPS", "BUNDLED", "BUNDLED_DCGAN", "CROP
            "PROGAN_128_KAGGLE", "RECOVERY_LOSSES",
            "BUNDLED_PIX2PIX", "PIX2PIX_ADVERSARIAL", "PIX2PIX_PAIRS",
            "BUNDLED_SRGAN", "SRGAN_ARCH", "UPSCALER_MAX_PIXELS",
+           "BUNDLED_STYLEGAN", "STYLEGAN_ARCH", "STYLE_LAYER_RANGES",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
 
 # ---------------------------------------------------------------------------------------------
@@ -103,9 +104,12 @@ def grid_columns(count: int, ncols: int | None = None) -> int:
 SRGAN_ARCH = "srgan"
 """``progan-tf train --arch srgan``: 4x super-resolution (Ledig et al. 2017)."""
 
-ARCHS = ("progan", "dcgan", "pix2pix", SRGAN_ARCH)
+STYLEGAN_ARCH = "stylegan"
+"""``progan-tf train --arch stylegan``: a style-based generator (Karras et al. 2019/2020)."""
+
+ARCHS = ("progan", "dcgan", "pix2pix", SRGAN_ARCH, STYLEGAN_ARCH)
 """What ``progan-tf train --arch`` trains: the progressive GAN (the default), a DCGAN, a
-Pix2Pix image-to-image translator, or an SRGAN upscaler."""
+Pix2Pix image-to-image translator, an SRGAN upscaler, or a style-based generator."""
 
 DCGAN_RESOLUTIONS = (16, 28, 32, 64)
 """Image sizes a DCGAN trains at: 4x4 (7x7 for 28, MNIST's size) doubled by each layer."""
@@ -140,6 +144,18 @@ BUNDLED_SRGAN = "bundled-srgan"
 UPSCALER_MAX_PIXELS = 1024 * 1024
 """The largest picture (in input pixels) an upscaler enlarges by default; 4x makes 16 times
 as many, 16.8 million, about 200 MB of float32."""
+
+
+# --------------------------------------------------------------------------------------------
+# The style-based generator (``progan-tf train --arch stylegan``, ``progan-tf mix``)
+# --------------------------------------------------------------------------------------------
+
+BUNDLED_STYLEGAN = "bundled-stylegan"
+"""Handle of the style-based generator shipped inside the package
+(``load_generator("bundled-stylegan")``)."""
+
+STYLE_LAYER_RANGES = ("coarse", "middle", "fine")
+"""The named w+ layer ranges of style mixing (``progan-tf mix --layers``)."""
 
 
 # ---------------------------------------------------------------------------------------------

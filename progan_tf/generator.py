@@ -327,7 +327,11 @@ def load_generator(
         * a local folder holding a TF1 Hub module or a TF2 SavedModel (``~`` is expanded);
         * ``"bundled"``: the small generator shipped with progan-tf, for offline use;
         * ``"bundled-dcgan"``: the DCGAN shipped with progan-tf (a one-line error in a version
-          that ships no DCGAN weights yet).
+          that ships no DCGAN weights yet);
+        * ``"bundled-stylegan"``: the style-based generator shipped with progan-tf (the same
+          one-line error while none is shipped). A style-based export loads as a
+          :class:`~progan_tf.style_generator.StyleBasedGenerator`, with its ``mapping`` and
+          ``synthesis`` paths.
 
         chunk_size: Largest batch run through the model at once (see :class:`Generator`).
         signature: Name of the signature to use. If the model has none by that name and
@@ -360,6 +364,11 @@ def load_generator(
     text = _handle_text(handle)
     module = load_module(text, timeout)
     function = _select_signature(module, signature, text)
+    if signature == "default" and output_key is None:
+        from progan_tf.style_generator import StyleBasedGenerator, is_style_based
+
+        if is_style_based(module):  # an exported StyleGAN: also its mapping and synthesis
+            return StyleBasedGenerator(module, handle=text, chunk_size=chunk_size)
     return Generator(function, handle=text, chunk_size=chunk_size, output_key=output_key,
                      module=module)
 

@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
-from progan_tf.constants import BUNDLED, BUNDLED_DCGAN, KAGGLE_PREFIX, PROGAN_128, PROGAN_128_KAGGLE
+from progan_tf.constants import (
+    BUNDLED,
+    BUNDLED_DCGAN,
+    BUNDLED_STYLEGAN,
+    KAGGLE_PREFIX,
+    PROGAN_128,
+    PROGAN_128_KAGGLE,
+)
 from progan_tf.downloads import (
     Deadline,
     DownloadTimeout,
@@ -49,8 +56,8 @@ if TYPE_CHECKING:
 hub = import_tensorflow_hub()
 
 __all__ = ["BUNDLED", "BUNDLED_DCGAN", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128",
-           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "kaggle_handle",
-           "load_module"]
+           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "bundled_stylegan_path",
+           "kaggle_handle", "load_module"]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +163,8 @@ def _resolve(text: str) -> str:
         return _bundled_path()
     if text == BUNDLED_DCGAN:
         return _bundled_dcgan_path()
+    if text == BUNDLED_STYLEGAN:
+        return bundled_stylegan_path()
     if text.startswith(_URL_SCHEMES):
         return _checked_url(text)
     if text.startswith(_SCHEMELESS_HOSTS):
@@ -382,6 +391,21 @@ def _kagglehub_download(kaggle: str, required: bool = False) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Loading and messages
+def bundled_stylegan_path() -> str:
+    """The folder of ``"bundled-stylegan"``; a one-line error while no weights are shipped.
+
+    Raises:
+        ModelLoadError: The package ships no style-based weights (yet).
+    """
+    folder = importlib.resources.files("progan_tf").joinpath("bundled", "stylegan")
+    if not folder.joinpath("saved_model.pb").is_file():
+        raise ModelLoadError(
+            f"{BUNDLED_STYLEGAN!r}: this version of progan-tf ships no style-based generator "
+            f"weights yet (no {folder}); train one with 'progan-tf train DATA --arch stylegan', "
+            f"export it with 'progan-tf export RUN DIR' and pass DIR")
+    return checked_folder(Path(str(folder)))
+
+
 # --------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from progan_tf import constants
 from progan_tf.cli_parser import INVERT_LOSSES, build_parser
 
 COMMANDS = ["generate", "interpolate", "train", "export", "evaluate", "invert", "demo", "translate",
-            "upscale", "train-encoder"]
+            "upscale", "train-encoder", "mix"]
 
 # Prints the help of argv (given as sys.argv[1:]), then the heavy modules that got imported.
 RUNNER = """

@@ -9,7 +9,14 @@
 * :mod:`~progan_tf.stylegan.discriminator` -- :class:`StyleDiscriminator`, StyleGAN2's residual
   discriminator with the same interface;
 * :mod:`~progan_tf.stylegan.mixing` -- named layer ranges (``"coarse"``, ``"middle"``,
-  ``"fine"``) and :func:`style_mix`, the grid of sources across and destinations down.
+  ``"fine"``) and :func:`style_mix`, the grid of sources across and destinations down;
+* :mod:`~progan_tf.stylegan.model` -- :class:`StyleGAN`, the ``keras.Model`` whose
+  ``train_step`` trains it with style mixing and ProGAN's losses;
+* :mod:`~progan_tf.stylegan.config`, :mod:`~progan_tf.stylegan.family`,
+  :mod:`~progan_tf.stylegan.train` -- :class:`StyleGANConfig` and :func:`train`, behind
+  ``progan-tf train --arch stylegan``;
+* :mod:`~progan_tf.stylegan.export` -- progan-128's interface plus the mapping and synthesis
+  signatures, so ``load_generator`` and every tool built on it work on it.
 
 Example:
 >>> from progan_tf.stylegan import StyleGenerator, layer_indices
@@ -18,15 +25,21 @@ Example:
 [0, 1]
 """
 
+from progan_tf.stylegan.config import StyleGANConfig
 from progan_tf.stylegan.discriminator import StyleDiscriminator
+from progan_tf.stylegan.export import export_run, export_style_generator
+from progan_tf.stylegan.family import STYLEGAN_FAMILY, build_model
 from progan_tf.stylegan.mixing import LAYER_RANGES, layer_indices, style_mix, style_mix_ws
+from progan_tf.stylegan.model import StyleGAN
 from progan_tf.stylegan.networks import (
     MappingNetwork,
     StyleGenerator,
     SynthesisNetwork,
     make_discriminator,
 )
+from progan_tf.stylegan.train import train
 
-__all__ = ["LAYER_RANGES", "MappingNetwork", "StyleDiscriminator", "StyleGenerator",
-           "SynthesisNetwork", "layer_indices", "make_discriminator", "style_mix",
-           "style_mix_ws"]
+__all__ = ["LAYER_RANGES", "STYLEGAN_FAMILY", "MappingNetwork", "StyleDiscriminator", "StyleGAN",
+           "StyleGANConfig", "StyleGenerator", "SynthesisNetwork", "build_model", "export_run",
+           "export_style_generator", "layer_indices", "make_discriminator", "style_mix",
+           "style_mix_ws", "train"]

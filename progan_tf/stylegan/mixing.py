@@ -39,15 +39,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from progan_tf.checks import check_whole_number
+from progan_tf.constants import STYLE_LAYER_RANGES
 from progan_tf.errors import LatentError, OptionError
 from progan_tf.gan.networks import num_levels
 from progan_tf.latents import as_latent_batch
 from progan_tf.pixels import from_signed_unit
 
-__all__ = ["LAYER_RANGES", "StyleMix", "layer_indices", "layer_resolution", "named_resolutions",
+__all__ = ["LAYER_RANGES", "StyleMix", "layer_indices", "layer_ranges", "layer_resolution",
+           "named_resolutions",
            "style_mix", "style_mix_ws"]
 
-LAYER_RANGES = ("coarse", "middle", "fine")
+LAYER_RANGES = STYLE_LAYER_RANGES
 """The names :func:`layer_indices` knows, from the largest features to the smallest."""
 
 
@@ -75,6 +77,19 @@ def named_resolutions(resolution: int) -> dict[str, list[int]]:
                 "fine": [s for s in sizes if s >= 64]}
     lower = math.ceil((len(sizes) - 1) / 2)
     return {"coarse": sizes[:lower], "middle": sizes[lower:-1], "fine": sizes[-1:]}
+
+
+def layer_ranges(resolution: int) -> dict[str, list[int]]:
+    """The w+ layer indices of every name of :data:`LAYER_RANGES` (empty where none).
+
+    Example:
+    >>> layer_ranges(8)
+    {'coarse': [0, 1], 'middle': [], 'fine': [2, 3]}
+    """
+    sizes = named_resolutions(resolution)
+    num_ws = 2 * _levels(resolution)
+    return {name: [i for i in range(num_ws) if layer_resolution(i) in sizes[name]]
+            for name in LAYER_RANGES}
 
 
 def layer_indices(num_ws: int, resolution: int, layers: Any) -> list[int]:
@@ -210,7 +225,9 @@ def style_mix(generator: Any, source_latents: Any, destination_latents: Any,
         generator: A style-based generator: ``latent_dim``, ``w_dim``, ``num_ws``,
             ``resolution``, ``mapping(z, truncation_psi)`` -> ws and ``synthesis(ws,
             noise_mode=)`` -> images in about [-1, 1], as
-            :class:`~progan_tf.stylegan.networks.StyleGenerator` has.
+            :class:`~progan_tf.stylegan.networks.StyleGenerator` has, or in its
+            ``synthesis_range`` (``load_generator`` of an export: a
+            :class:`~progan_tf.style_generator.StyleBasedGenerator`, [0, 1]).
         source_latents: z ``[S, latent_dim]`` (or one ``[latent_dim]``), or w+
             ``[S, num_ws, w_dim]`` (e.g. a projected photo).
         destination_latents: The same, ``D`` of them.
@@ -241,7 +258,8 @@ def style_mix(generator: Any, source_latents: Any, destination_latents: Any,
     for needed in ("mapping", "synthesis", "num_ws", "w_dim", "latent_dim", "resolution"):
         if not hasattr(generator, needed):
             raise OptionError(f"style_mix needs a style-based generator (with mapping and "
-                              f"synthesis), not {type(generator).__name__}. "
+                              f"synthesis paths: an export of 'progan-tf train --arch "
+                              f"stylegan'), not {_describe(generator)}. "
                               f"Received: generator={type(generator).__name__}")
     indices = layer_indices(generator.num_ws, generator.resolution, layers)
     source = _latents_to_ws(generator, source_latents, "source_latents", truncation_psi)
@@ -251,16 +269,24 @@ def style_mix(generator: Any, source_latents: Any, destination_latents: Any,
     mixed = style_mix_ws(np.tile(source, (count_d, 1, 1)),
                          np.repeat(destination, count_s, axis=0), indices)
 
+    low, high = getattr(generator, "synthesis_range", (-1.0, 1.0))  # a loaded one's: [0, 1]
+
     def images(ws: np.ndarray) -> np.ndarray:
-        return np.concatenate([
-            np.asarray(from_signed_unit(np.asarray(generator.synthesis(
-                ws[start:start + batch_size], noise_mode=noise_mode)))) for start in
-            range(0, len(ws), batch_size)]).astype(np.float32)
+        raw = np.concatenate([np.asarray(generator.synthesis(
+            ws[start:start + batch_size], noise_mode=noise_mode), dtype=np.float32)
+            for start in range(0, len(ws), batch_size)])
+        unit = from_signed_unit(raw) if (low, high) == (-1.0, 1.0) else (raw - low) / (high - low)
+        return np.clip(np.asarray(unit), 0.0, 1.0).astype(np.float32)
 
     pictures = images(np.concatenate([source, destination, mixed]))
     return StyleMix(pictures[:count_s], pictures[count_s:count_s + count_d],
                     pictures[count_s + count_d:].reshape(count_d, count_s,
                                                          *pictures.shape[1:]), indices)
+
+
+def _describe(generator: Any) -> str:
+    handle = getattr(generator, "handle", None)
+    return f"{handle!r} (no synthesis path)" if handle else f"a {type(generator).__name__}"
 
 
 def _levels(resolution: Any) -> int:
