@@ -44,7 +44,7 @@ from progan_tf.cli_pix2pix import cmd_train_pix2pix, cmd_translate
 from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale
 from progan_tf.cli_stylegan import cmd_mix, cmd_train_stylegan
 from progan_tf.constants import grid_columns
-from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
+from progan_tf.errors import DatasetError, MissingDependencyError, OutputPathError, ProganError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -254,8 +254,8 @@ def _metrics_table(result: dict) -> str:
     height, width = result["resolution"]
     lines += [
         "SWD: sliced Wasserstein distance to held-out real images (lower is better); the noise "
-        "floor is what two halves of the real images score, so a ratio near 1x is the best "
-        "possible.",
+        f"floor is what {result.get('noise_floor_of', 'two halves of the real images')} score, "
+        "so a ratio near 1x is the best possible.",
         f"MS-SSIM diversity: generated {result['ms_ssim_fake']:.3f}, real "
         f"{result['ms_ssim_real']:.3f} (lower is more diverse; far above real = mode collapse)",
         f"{result['num_fake_images']} generated and {result['num_real_images']} real images at "
@@ -273,9 +273,18 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     out = Path(args.out).expanduser() if args.out else None  # checked by _check_outputs
     generator = pt.load_generator(args.model)
     folder = load_image_folder(args.real, generator.image_shape[0], crop=args.crop)
-    real = folder.images[-args.last:] if args.last else folder.images
+    real, floor = folder.images[-args.last:] if args.last else folder.images, None
+    if args.holdout:
+        from progan_tf.training.quality import held_out_and_floor
+
+        if args.holdout >= len(folder.images):
+            raise DatasetError(f"--holdout {args.holdout} leaves no training images for the "
+                               f"floor: {args.real} holds {len(folder.images)} images")
+        real, floor = held_out_and_floor(folder.images, args.holdout, seed=args.seed)
     result = evaluate_generator(generator, real, num_images=args.num_images, seed=args.seed,
-                                progress=True)
+                                floor_images=floor, progress=True)
+    if args.holdout:
+        result["noise_floor_of"] = "the held-out images and as many training images"
     if out:
         from progan_tf.fileio import write_json
 

@@ -324,8 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
                                         "noise floor, and MS-SSIM diversity.")
     _add_model(p)
     p.add_argument("--real", required=True, help="folder of real images")
-    p.add_argument("--last", type=positive_int, default=None,
-                   help="use only the last N images of the folder (e.g. a held-out set)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--last", type=positive_int, default=None,
+                       help="use only the last N images of the folder (e.g. a held-out set), "
+                            "split in two halves: one to compare with, one for the floor")
+    which.add_argument("--holdout", type=positive_int, default=None,
+                       help="compare with the last N images (those 'progan-tf train --holdout "
+                            "N' left out) and measure the floor with as many of the others: "
+                            "held-out against training faces, at equal sample sizes")
     p.add_argument("--crop", choices=CROPS, default=CROPS[0])
     p.add_argument("-n", "--num-images", type=positive_int, default=1000)
     p.add_argument("--seed", type=seed_int, default=0)

@@ -175,6 +175,36 @@ def test_evaluate_reports_swd_with_noise_floor(tf2_saved_model_dir, tmp_path):
                                     tmp_path / "missing"), "does not exist")
 
 
+def test_evaluate_holdout_measures_the_floor_with_as_many_training_images(
+        tf2_saved_model_dir, tmp_path):
+    from test_gan_train import write_faces
+
+    from progan_tf.gan.data import load_image_folder
+    from progan_tf.metrics import sliced_wasserstein_distance
+    from progan_tf.training.quality import held_out_and_floor
+
+    real = write_faces(tmp_path / "real", count=40, size=32)
+    out = tmp_path / "metrics.json"
+    result = progan_tf_here("evaluate", "--model", tf2_saved_model_dir, "--real", real,
+                            "--holdout", 16, "--out", out)
+    assert result.returncode == 0, result.stderr
+    import json
+    metrics = json.loads(out.read_text())
+    assert metrics["num_fake_images"] == 16 and metrics["num_real_images"] == 32
+    assert "held-out images and as many training images score" in " ".join(result.stdout.split())
+    held_out, floor = held_out_and_floor(load_image_folder(real, 32).images, 16)
+    expected = sliced_wasserstein_distance(held_out, floor)
+    assert metrics["swd_noise_floor"]["levels"]["32"] == pytest.approx(expected["levels"][32])
+    # Bad input: one line each, nothing written.
+    assert_one_line_error(progan_tf_here("evaluate", "--model", tf2_saved_model_dir, "--real",
+                                         real, "--holdout", 40, "--out", tmp_path / "x.json"),
+                          "--holdout 40 leaves no training images for the floor")
+    both = progan_tf_here("evaluate", "--model", tf2_saved_model_dir, "--real", real,
+                          "--holdout", 8, "--last", 8)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_version_is_instant_and_matches_the_package():
     from importlib.metadata import version
 

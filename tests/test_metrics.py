@@ -498,6 +498,28 @@ def test_evaluate_generator_reduces_num_images_to_the_real_data(faces):
     assert result["num_fake_images"] == 20 and result["num_real_images"] == 40
 
 
+def test_evaluate_generator_with_floor_images_compares_all_reals_and_the_floor_set(faces):
+    """Held-out vs as many training faces: no halves, the floor is the given set's."""
+    held_out, training = faces[100:140], faces[140:180]
+    result = evaluate_generator(ReplayGenerator(faces[:40]), held_out, floor_images=training,
+                                num_pairs=10)
+    assert result["num_fake_images"] == 40 and result["num_real_images"] == 80
+    assert result["noise_floor_of"] == "the real images and as many floor images"
+    expected = sliced_wasserstein_distance(held_out, training)  # the same seed (0)
+    assert result["swd_noise_floor"]["levels"] == pytest.approx(expected["levels"])
+    halves = evaluate_generator(ReplayGenerator(faces[:40]), faces[100:180], num_pairs=10)
+    assert halves["num_fake_images"] == 40 and halves["swd_noise_floor"] != \
+        result["swd_noise_floor"]
+    with pytest.warns(UserWarning, match="num_images=30 needs 30 real images and as many floor "
+                                         "images, but 40 and 20 were given; using 20"):
+        short = evaluate_generator(ReplayGenerator(faces[:30]), held_out, num_images=30,
+                                   floor_images=training[:20], num_pairs=10)
+    assert short["num_fake_images"] == 20
+    with pytest.raises(ImageLoadError, match="hold 40 and 1 images, but evaluation needs at "
+                                             "least 2 of each"):
+        evaluate_generator(ReplayGenerator(faces[:10]), held_out, floor_images=training[:1])
+
+
 def test_evaluate_generator_warns_when_upscaling_real_images(real_64):
     generator = ReplayGenerator(np.zeros((4, 128, 128, 3), np.uint8))
     with pytest.warns(UserWarning, match="upscaling blurs them"):

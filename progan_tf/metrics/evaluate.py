@@ -33,6 +33,7 @@ def evaluate_generator(
     batch_size: int = 64,
     *,
     num_pairs: int = 1000,
+    floor_images: Any = None,
     progress: bool = False,
 ) -> dict:
     """SWD (with its noise floor) and MS-SSIM diversity of a generator against real images.
@@ -42,6 +43,12 @@ def evaluate_generator(
     real-vs-real noise floor (see :func:`~progan_tf.metrics.swd_report`). MS-SSIM diversity is
     computed for the generated images and for both real halves together.
 
+    With ``floor_images`` the real images are not split: generated images are compared with
+    all of them (the first ``num_images``), and the floor is ``floor_images`` against them --
+    held-out faces against as many training faces, as the ProGAN paper's table and this
+    project's quality targets measure it (see
+    :func:`progan_tf.training.quality.held_out_and_floor`).
+
     Args:
         generator: Any callable mapping float32 latents ``[N, latent_dim]`` to images
             ``[N, H, W, 3]`` in ``[0, 1]`` with attributes ``latent_dim`` and ``image_shape``
@@ -50,20 +57,24 @@ def evaluate_generator(
         real_images: ``[M, h, w, 3]`` uint8 or float in ``[0, 1]``, ideally images the
             generator was *not* trained on. Other sizes are centre-cropped to the generator's
             aspect ratio and resized with an antialiasing filter.
-        num_images: Generated images (and real images per half). ``None`` uses ``M // 2``;
-            larger values are reduced to ``M // 2`` with a warning. The paper uses 16384; a
-            few thousand give stable numbers, 1000 a quick look.
+        num_images: Generated images (and real images per half). ``None`` uses ``M // 2``
+            (with ``floor_images``: ``M``, and no more than there are floor images); larger
+            values are reduced to that with a warning. The paper uses 16384; a few thousand
+            give stable numbers, 1000 a quick look.
         seed: Fixes latents, the real split, SWD patches/directions and MS-SSIM pairs.
         batch_size: Latents per generator call.
         num_pairs: Image pairs for each MS-SSIM value.
+        floor_images: Other real images for the floor, disjoint from ``real_images`` (default
+            ``None``: split ``real_images`` in two halves instead).
         progress: Show a progress bar (tqdm, on stderr) over generating, SWD and MS-SSIM; a
             thousand images take a while on a CPU.
 
     Returns:
         A dict: ``swd`` and ``swd_noise_floor`` (dicts as from
         :func:`~progan_tf.metrics.sliced_wasserstein_distance`), ``ms_ssim_fake``,
-        ``ms_ssim_real``, ``num_fake_images``, ``num_real_images`` (both halves) and
-        ``resolution`` ``[H, W]``.
+        ``ms_ssim_real``, ``num_fake_images``, ``num_real_images`` (both halves, or the
+        compared and the floor images), ``resolution`` ``[H, W]`` and ``noise_floor_of``
+        (what the floor compares, in words).
 
     Raises:
         ModelLoadError: If ``generator`` lacks the interface or returns the wrong shape or
@@ -83,20 +94,34 @@ def evaluate_generator(
     real = check_images(real_images, "real_images")
     seed = check_whole_number(seed, "seed", minimum=0, error=MetricError)
     batch_size = check_whole_number(batch_size, "batch_size", error=MetricError)
-    available = len(real) // 2
-    if available < 2:
-        raise ImageLoadError(f"real_images holds {len(real)} images, but evaluation needs at least "
-                             f"4 (two halves of 2 or more); pass more real images")
+    if floor_images is None:
+        available, needs = len(real) // 2, (f"needs {{}} real images (two halves: one to compare "
+                                            f"with, one for the noise floor) but only {len(real)} "
+                                            f"were given")
+        if available < 2:
+            raise ImageLoadError(f"real_images holds {len(real)} images, but evaluation needs at "
+                                 f"least 4 (two halves of 2 or more); pass more real images")
+    else:
+        floor = check_images(floor_images, "floor_images")
+        available = min(len(real), len(floor))
+        needs = (f"needs {{}} real images and as many floor images, but {len(real)} and "
+                 f"{len(floor)} were given")
+        if available < 2:
+            raise ImageLoadError(f"real_images and floor_images hold {len(real)} and "
+                                 f"{len(floor)} images, but evaluation needs at least 2 of each")
     count = available if num_images is None else check_whole_number(
         num_images, "num_images", minimum=2, error=MetricError)
     if count > available:
-        warnings.warn(f"num_images={count} needs {2 * count} real images (two halves: one to "
-                      f"compare with, one for the noise floor) but only {len(real)} were given; "
-                      f"using {available}", stacklevel=2)
+        wanted = 2 * count if floor_images is None else count
+        warnings.warn(f"num_images={count} {needs.format(wanted)}; using {available}",
+                      stacklevel=2)
         count = available
 
-    order = np.random.default_rng([seed, 5]).permutation(len(real))[:2 * count]
-    real = _resize(real[order], size)  # two shuffled, disjoint halves
+    if floor_images is None:
+        order = np.random.default_rng([seed, 5]).permutation(len(real))[:2 * count]
+        real = _resize(real[order], size)  # two shuffled, disjoint halves
+    else:  # the first ``count`` of each, in the order given
+        real = _resize(np.concatenate([real[:count], floor[:count]]), size)
     # One bar in three stages of ``count`` units: generating (per batch), SWD, MS-SSIM.
     with tqdm(total=3 * count, unit="img", desc="generating", disable=not progress,
               leave=False) as bar:
@@ -112,7 +137,9 @@ def evaluate_generator(
         bar.refresh()
     return {"swd": swd["fake"], "swd_noise_floor": swd["noise_floor"],
             "ms_ssim_fake": ms_ssim["fake"], "ms_ssim_real": ms_ssim["real"],
-            "num_fake_images": count, "num_real_images": 2 * count, "resolution": list(size)}
+            "num_fake_images": count, "num_real_images": 2 * count, "resolution": list(size),
+            "noise_floor_of": ("two halves of the real images" if floor_images is None
+                               else "the real images and as many floor images")}
 
 
 def _generator_shape(generator: Any) -> tuple[int, tuple[int, int]]:
