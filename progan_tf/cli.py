@@ -34,12 +34,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from progan_tf.cli_cyclegan import cmd_train_cyclegan, cmd_translate
 from progan_tf.cli_encoder import cmd_train_encoder
 from progan_tf.cli_families import check_train_arch, family_options, run_training
 
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
-from progan_tf.cli_pix2pix import cmd_train_pix2pix, cmd_translate
+from progan_tf.cli_pix2pix import cmd_train_pix2pix
 from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale
 from progan_tf.constants import grid_columns
 from progan_tf.errors import MissingDependencyError, OutputPathError, ProganError
@@ -182,7 +183,7 @@ def cmd_train_dcgan(args: argparse.Namespace) -> int:
 
 
 FAMILY_TRAIN_COMMANDS = {"dcgan": cmd_train_dcgan, "pix2pix": cmd_train_pix2pix,
-                         "srgan": cmd_train_srgan}
+                         "srgan": cmd_train_srgan, "cyclegan": cmd_train_cyclegan}
 """``--arch`` -> the command that trains it, for every family but ProGAN."""
 
 
@@ -219,6 +220,8 @@ def cmd_export(args: argparse.Namespace) -> None:
         from progan_tf.pix2pix.export import export_run
     if run_arch(args.run_dir) == "srgan":
         from progan_tf.srgan.export import export_run
+    if run_arch(args.run_dir) == "cyclegan":
+        from progan_tf.cyclegan.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
     metrics = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from progan_tf.cli_parser_cyclegan import add_translate_direction
 from progan_tf.cli_types import (
     add_zoom,
     at_least_two,
@@ -77,8 +78,10 @@ def add_translate_command(commands: Any) -> None:
     p.add_argument("photo", help="image path or http(s) URL")
     p.add_argument("--model", default=BUNDLED_PIX2PIX,
                    help=f"{BUNDLED_PIX2PIX!r} (default) or a folder exported from a Pix2Pix "
-                        f"run")
+                        f"run; or 'bundled-cyclegan' or a CycleGAN run's export (with "
+                        f"--direction)")
     p.add_argument("--seed", type=seed_int, default=0, help="where the colour dots go")
+    add_translate_direction(p)  # CycleGAN's two directions
     add_zoom(p)
     p.add_argument("--out", required=True, help="output folder")
 

@@ -31,6 +31,7 @@ import keras
 from keras import ops
 
 from progan_tf.checks import check_choice, check_whole_number
+from progan_tf.constants import CYCLEGAN_GENERATORS
 from progan_tf.errors import OptionError
 from progan_tf.pix2pix.networks import PatchDiscriminator, UNetGenerator
 
@@ -38,7 +39,7 @@ __all__ = ["GENERATORS", "PatchGAN", "ResnetGenerator", "make_generator"]
 
 _PACKAGE = "progan_tf.cyclegan"
 
-GENERATORS = ("resnet", "unet")
+GENERATORS = CYCLEGAN_GENERATORS
 """The generator architectures :func:`make_generator` builds."""
 
 
