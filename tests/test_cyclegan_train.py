@@ -16,7 +16,7 @@ from progan_tf import cli
 from progan_tf.cycle_translators import CycleTranslator, is_cycle_handle
 from progan_tf.cyclegan import CycleGANConfig, export_run, train
 from progan_tf.cyclegan.config import MIN_DOMAIN_IMAGES
-from progan_tf.cyclegan.family import domain_files
+from progan_tf.cyclegan.family import CYCLEGAN_FAMILY, domain_files
 from progan_tf.errors import DatasetError, ImageLoadError, ModelLoadError
 from progan_tf.translators import load_translator
 
@@ -158,6 +158,9 @@ def test_hair_split_makes_the_domains_of_one_folder_of_faces(tmp_path):
     a_files, b_files = domain_files(config)
     assert len(a_files) == 102 and len(b_files) == 68  # 30 % and 20 % of 340
     assert max(a_files) < min(b_files)  # the darkest tops are the first files
+    decoded, info = CYCLEGAN_FAMILY.load_data(config)
+    assert decoded.a.shape == (102, 16, 16, 3) and decoded.b_files == b_files
+    assert info["domains"]["a"] == "dark hair" and "25th percentile" in info["domains"]["rule"]
     with pytest.raises(DatasetError, match="found 68 faces for domain B .* needs at least 72"):
         domain_files(CycleGANConfig(str(tmp_path / "faces"), "run", domains="hair",
                                     holdout=8))
