@@ -40,7 +40,7 @@ def add_cyclegan_train_arguments(parser: argparse.ArgumentParser) -> None:
                     "therefore cannot change on --resume). DATA_DIR holds A/ and B/ (pictures "
                     "of any size and mode: each is framed by --crop and resized); each domain "
                     "needs 64 pictures plus --holdout (held out per domain). Also takes --kimg "
-                    "(default 20, counting pictures of A), --batch-size (4), --width (32) and "
+                    "(default 20, counting pictures of A), --batch-size (4), --width (16) and "
                     "--grid-every-kimg (1)")
     group.add_argument("--unpaired-b", default=None, metavar="DIR",
                        help="domain B's folder: DATA_DIR itself is then domain A (as "
@@ -53,7 +53,8 @@ def add_cyclegan_train_arguments(parser: argparse.ArgumentParser) -> None:
                             "fair hair (the 20%% whose 25th percentile is highest), the rest "
                             "left out (progan_tf.cyclegan.domains)")
     group.add_argument("--generator", choices=CYCLEGAN_GENERATORS, default=None,
-                       help="resnet: the paper's residual blocks (default); unet: Pix2Pix's")
+                       help="unet: Pix2Pix's (default: it learns faster on a CPU); resnet: "
+                            "the paper's residual blocks (smaller weights)")
     group.add_argument("--resnet-blocks", type=non_negative_int, default=None,
                        help="residual blocks of the ResNet generator (default 6, the paper's "
                             "at 128x128)")

@@ -59,9 +59,14 @@ class CycleGANConfig(SinglePhaseConfig):
     the cycle loss, ``lambda_identity`` (0.5) times lambda the identity loss, a pool of
     ``pool_size`` (50) earlier pictures per discriminator, Adam(2e-4, beta1 0.5) for the four
     networks, constant for the first half of the run and falling linearly to 0 over the
-    second.  ``generator`` is ``"resnet"`` (``resnet_blocks`` residual blocks at a quarter of
-    the size) or ``"unet"`` (Pix2Pix's); ``width`` is the first layer's feature maps of the
-    generators and the discriminators (PatchGANs of ``d_layers`` stride-2 blocks).  A step
+    second.  ``generator`` is ``"unet"`` (Pix2Pix's, the default) or ``"resnet"`` (the paper's:
+    ``resnet_blocks`` residual blocks at a quarter of the size); ``width`` is the first layer's
+    feature maps of the generators (the U-Net's double up to ``8 * width``) and the
+    discriminators (PatchGANs of ``d_layers`` stride-2 blocks).  The U-Net is the default
+    because it learns faster on a CPU, measured at equal wall time (15 minutes each, 32x32,
+    width 16, the hair domains, niced on the busy 2-core machine): U-Net 9.5 kimg, closing 46 %
+    (A->B) and 56 % (B->A) of the SWD gap between the domains, cycle PSNR 23.4 / 22.2 dB;
+    ResNet (6 blocks) 3.8 kimg, 16 % and 46 %, 18.7 / 17.3 dB.  A step
     takes ``batch_size`` pictures of each domain; ``kimg`` counts those of A.
 
     Example:
@@ -80,8 +85,8 @@ class CycleGANConfig(SinglePhaseConfig):
     unpaired_b: str | None = None
     dark_quantile: float = 0.3
     fair_quantile: float = 0.8
-    generator: str = "resnet"
-    width: int = 32
+    generator: str = "unet"
+    width: int = 16
     resnet_blocks: int = 6
     d_layers: int = 3
     lambda_cycle: float = 10.0
