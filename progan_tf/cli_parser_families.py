@@ -69,12 +69,16 @@ def add_pix2pix_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_translate_command(commands: Any) -> None:
     """``progan-tf translate PHOTO --model HANDLE --out DIR``."""
-    p = commands.add_parser("translate", help="turn a photo into its sketch and back (Pix2Pix)",
+    p = commands.add_parser("translate", help="turn a photo into its sketch and back (Pix2Pix), "
+                                              "or dark into fair hair (CycleGAN)",
                             description="Prepare a photo as the translator's training did (for "
                                         "the bundled model: its sketch, inverted edges plus "
                                         "colour dots) and translate it. Writes the framed "
                                         "input, the prepared input, the output and a labelled "
-                                        "side-by-side PNG, enlarged by a whole factor.")
+                                        "side-by-side PNG, enlarged by a whole factor. "
+                                        "With a CycleGAN (--model bundled-cyclegan or its "
+                                        "export) and --direction: the photo, its translation "
+                                        "and the translation back (A | A->B | A->B->A).")
     p.add_argument("photo", help="image path or http(s) URL")
     p.add_argument("--model", default=BUNDLED_PIX2PIX,
                    help=f"{BUNDLED_PIX2PIX!r} (default) or a folder exported from a Pix2Pix "
