@@ -61,8 +61,8 @@ def build_model(config: CycleGANConfig, strategy: Any = None,
     """The :class:`CycleGAN` of ``config``, created under ``strategy``'s scope.
 
     Example:
-    >>> config = CycleGANConfig("faces", "run", resolution=16, width=4, resnet_blocks=1,
-    ...                         d_layers=2, kimg=0.1, batch_size=4)
+    >>> config = CycleGANConfig("faces", "run", resolution=16, width=4, generator="resnet",
+    ...                         resnet_blocks=1, d_layers=2, kimg=0.1, batch_size=4)
     >>> model = build_model(config)
     >>> [model.generator_ab.blocks] + [round(float(model.learning_rate(s)), 6) for s in (0, 25)]
     [1, 0.0002, 0.0]
