@@ -1,14 +1,15 @@
 """How fast does each model family train here?  Images/s in float32 and mixed_bfloat16.
 
 Every family the toolkit trains -- the progressive GAN at its last stable phase, DCGAN, Pix2Pix,
-SRGAN's adversarial phase and the style-based generator -- is built with the options of its
-shipped recipe (the commands in bench/README.md) and fed by the real input pipeline
-(``family.load_data`` and ``family.dataset``, exactly what ``progan-tf train`` runs) from the
-same few hundred faces.
+SRGAN's adversarial phase, CycleGAN and the style-based generator -- is built with the
+options of its shipped recipe (the commands in bench/README.md) and fed by the real input
+pipeline (``family.load_data`` and ``family.dataset``, exactly what ``progan-tf train``
+runs) from the same few hundred faces.
 Then its train steps are timed side by side with ``bench/train.py``'s ``time_side_by_side``:
 every model in turn for a few rounds, so load from other processes hits all alike, and the
 rate is the batch over the median step time.  Images/s counts the training examples a step
-consumes (Pix2Pix: pairs; SRGAN: high-resolution faces).
+consumes (Pix2Pix: pairs; SRGAN: high-resolution faces; CycleGAN: pictures of A -- each step
+also takes as many of B, the faces split into two halves).
 
 On CPUs without native bfloat16 (AVX512_BF16/AMX) mixed_bfloat16 is emulated and slower; the
 table says what it measured, not what a GPU would do.
@@ -33,6 +34,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
 
 from progan_tf import fileio
+from progan_tf.cyclegan.config import MIN_DOMAIN_IMAGES, CycleGANConfig
+from progan_tf.cyclegan.family import CYCLEGAN_FAMILY
 from progan_tf.dcgan.config import DCGANConfig
 from progan_tf.dcgan.family import DCGAN_FAMILY
 from progan_tf.gan.family import PROGAN
@@ -72,6 +75,9 @@ def recipes(data_dir: str, quick: bool) -> list:
                                                             max_width=8, batch_size=4)),
             ("SRGAN 16x16", SRGAN_FAMILY, SRGANConfig(**common, resolution=16, width=4,
                                                       blocks=1, disc_width=4, batch_size=4)),
+            ("CycleGAN 16x16", CYCLEGAN_FAMILY, CycleGANConfig(
+                **{**common, "data_dir": two_domains(data_dir)}, resolution=16, width=4,
+                resnet_blocks=1, batch_size=4)),
             ("StyleGAN 16x16", STYLEGAN_FAMILY, StyleGANConfig(
                 **common, resolution=16, latent_dim=8, w_dim=8, mapping_layers=2,
                 fmap_base=16, fmap_max=8, batch_size=4)),
@@ -85,11 +91,35 @@ def recipes(data_dir: str, quick: bool) -> list:
         ("Pix2Pix 64x64", PIX2PIX_FAMILY, Pix2PixConfig(**common, resolution=64, width=16,
                                                         max_width=64, batch_size=16)),
         ("SRGAN 16->64", SRGAN_FAMILY, SRGANConfig(**common, resolution=64)),
+        ("CycleGAN 64x64", CYCLEGAN_FAMILY, CycleGANConfig(
+            **{**common, "data_dir": two_domains(data_dir)}, **CYCLEGAN_RECIPE)),
         ("StyleGAN 32x32", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=32,
                                                            fmap_base=512, fmap_max=64)),
         ("StyleGAN 64x64", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=64,
                                                            fmap_base=512, fmap_max=64)),
     ]
+
+
+CYCLEGAN_RECIPE = {"resolution": 64, "generator": "unet", "width": 16, "batch_size": 4}
+"""The shipped CycleGAN's options (bench/README.md's command)."""
+
+
+def two_domains(data: str) -> str:
+    """A folder beside ``data`` whose ``A/`` and ``B/`` link to alternate faces of ``data``.
+
+    Each domain repeats its faces up to the number a CycleGAN run needs (for ``--quick``'s
+    few faces); the folder is ``data`` + ``-domains`` and is removed with it by :func:`main`.
+    """
+    files = list_image_files(data)
+    root = Path(f"{data}-domains")
+    for name, half in (("A", files[0::2]), ("B", files[1::2])):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for index in range(max(len(half), MIN_DOMAIN_IMAGES)):
+            path = Path(half[index % len(half)])
+            link = root / name / f"{index:05d}{path.suffix}"
+            if not link.exists():
+                link.symlink_to(path.resolve())
+    return str(root)
 
 
 def timed_model(family, config, precision: str, data):
@@ -149,6 +179,7 @@ def main(argv=None):
         rates = timing.time_side_by_side(runs, args.seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(f"{folder}-domains", ignore_errors=True)
     table = {}
     for (name, precision), (rate, steps) in zip(names, rates):
         table.setdefault(name, {})[precision] = {"images_per_second": rate, "steps": steps}

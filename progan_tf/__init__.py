@@ -52,6 +52,7 @@ if "tensorflow" not in sys.modules:
 _EXPORTS = {
     "animate": "animation",
     **dict.fromkeys(["BUNDLED", "BUNDLED_PIX2PIX", "BUNDLED_SRGAN", "PROGAN_128"], "constants"),
+    "BUNDLED_CYCLEGAN": "constants",
     **dict.fromkeys(["DatasetError", "DemoError", "DownloadFailed", "DownloadTimeout",
                      "FaceNotFoundWarning", "HubLockHeld", "ImageLoadError", "LatentError",
                      "MetricError", "MissingDependencyError", "ModelLoadError", "NotebookStop",

@@ -7,6 +7,7 @@ file instead. tests/test_facade.py checks that it lists exactly the names of ``_
 
 from progan_tf.animation import animate as animate
 from progan_tf.constants import BUNDLED as BUNDLED
+from progan_tf.constants import BUNDLED_CYCLEGAN as BUNDLED_CYCLEGAN
 from progan_tf.constants import BUNDLED_PIX2PIX as BUNDLED_PIX2PIX
 from progan_tf.constants import BUNDLED_SRGAN as BUNDLED_SRGAN
 from progan_tf.constants import BUNDLED_STYLEGAN as BUNDLED_STYLEGAN
@@ -84,6 +85,7 @@ __version__: str
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_CYCLEGAN",
     "BUNDLED_PIX2PIX",
     "BUNDLED_SRGAN",
     "BUNDLED_STYLEGAN",

@@ -35,12 +35,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from progan_tf.cli_cyclegan import cmd_train_cyclegan, cmd_translate
 from progan_tf.cli_encoder import cmd_train_encoder
 from progan_tf.cli_families import check_train_arch, family_options, run_training
 
 # Light imports only (no TensorFlow): `--help` and `--version` answer at once.
 from progan_tf.cli_parser import build_parser
-from progan_tf.cli_pix2pix import cmd_train_pix2pix, cmd_translate
+from progan_tf.cli_pix2pix import cmd_train_pix2pix
 from progan_tf.cli_srgan import cmd_train_srgan, cmd_upscale
 from progan_tf.cli_stylegan import cmd_mix, cmd_train_stylegan
 from progan_tf.constants import grid_columns
@@ -185,7 +186,8 @@ def cmd_train_dcgan(args: argparse.Namespace) -> int:
 
 
 FAMILY_TRAIN_COMMANDS = {"dcgan": cmd_train_dcgan, "pix2pix": cmd_train_pix2pix,
-                         "srgan": cmd_train_srgan, "stylegan": cmd_train_stylegan}
+                         "srgan": cmd_train_srgan, "cyclegan": cmd_train_cyclegan,
+                         "stylegan": cmd_train_stylegan}
 """``--arch`` -> the command that trains it, for every family but ProGAN."""
 
 
@@ -222,6 +224,8 @@ def cmd_export(args: argparse.Namespace) -> None:
         from progan_tf.pix2pix.export import export_run
     if run_arch(args.run_dir) == "srgan":
         from progan_tf.srgan.export import export_run
+    if run_arch(args.run_dir) == "cyclegan":
+        from progan_tf.cyclegan.export import export_run
     if run_arch(args.run_dir) == "stylegan":
         from progan_tf.stylegan.export import export_run
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from progan_tf.cli_parser import PROGAN_ONLY_TRAIN_OPTIONS, build_parser
+from progan_tf.cli_parser_cyclegan import CYCLEGAN_TRAIN_OPTIONS
 from progan_tf.cli_parser_families import PIX2PIX_ONLY_TRAIN_OPTIONS, SRGAN_TRAIN_OPTIONS
 from progan_tf.cli_parser_stylegan import STYLEGAN_SHARED_TRAIN_OPTIONS, STYLEGAN_TRAIN_OPTIONS
 from progan_tf.errors import OptionError, TrainingInterrupted
@@ -31,6 +32,7 @@ TRAIN_OPTIONS = {
     "dcgan": ("--latent-dim", *_SINGLE_PHASE, "--grayscale", "--grid-every-kimg"),
     "pix2pix": (*_SINGLE_PHASE, "--grid-every-kimg", *PIX2PIX_ONLY_TRAIN_OPTIONS),
     "srgan": (*_SINGLE_PHASE, *SRGAN_TRAIN_OPTIONS),
+    "cyclegan": (*_SINGLE_PHASE, "--grid-every-kimg", *CYCLEGAN_TRAIN_OPTIONS),
     "stylegan": ("--kimg", "--batch-size", "--grid-every-kimg", *STYLEGAN_SHARED_TRAIN_OPTIONS,
                  *STYLEGAN_TRAIN_OPTIONS),
 }
@@ -45,7 +47,7 @@ LATENT_DIMS = {"progan": 512, "dcgan": 100, "stylegan": 128}
 # The families that refuse another family's option by naming themselves ("--fmap-max is not an
 # option of --arch srgan"); the others name the family that takes it ("--fmap-max is an
 # option of a progressive GAN only; ... or pass --arch progan").
-_NAMING_THEMSELVES = ("pix2pix", "srgan")
+_NAMING_THEMSELVES = ("pix2pix", "srgan", "cyclegan")
 
 
 def flag_value(args: argparse.Namespace, flag: str) -> Any:

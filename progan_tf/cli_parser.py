@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from progan_tf.cli_parser_cyclegan import add_cyclegan_train_arguments
 from progan_tf.cli_parser_families import (
     PIX2PIX_ONLY_TRAIN_OPTIONS,
     SRGAN_TRAIN_OPTIONS,
@@ -100,8 +101,9 @@ def _add_train_arch_arguments(parser: argparse.ArgumentParser) -> None:
                              "dcgan (Radford et al. 2016, one resolution: "
                              f"{', '.join(map(str, DCGAN_RESOLUTIONS))}), pix2pix (Isola et "
                              "al. 2017: paired pictures, e.g. photos and their sketches) or "
-                             "srgan (Ledig et al. 2017: 4x super-resolution) or stylegan "
-                             "(Karras et al. 2019/2020: a style-based generator)")
+                             "srgan (Ledig et al. 2017: 4x super-resolution), cyclegan (Zhu "
+                             "et al. 2017: two unpaired folders, DATA_DIR/A and DATA_DIR/B) or "
+                             "stylegan (Karras et al. 2019/2020: a style-based generator)")
     dcgan = parser.add_argument_group(
         "dcgan", "options of --arch dcgan (the recipe is the paper's: binary cross-entropy, "
                  "Adam 2e-4, beta1 0.5); --kimg, --batch-size and --width are also those of "
@@ -301,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arch_arguments(p)
     add_pix2pix_train_arguments(p)
     add_srgan_train_arguments(p)
+    add_cyclegan_train_arguments(p)
     add_stylegan_train_arguments(p)
 
     p = commands.add_parser("export", help="export a run's generator in progan-128's interface",

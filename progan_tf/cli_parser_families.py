@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from progan_tf.cli_parser_cyclegan import add_translate_direction
 from progan_tf.cli_types import (
     add_zoom,
     at_least_two,
@@ -68,17 +69,23 @@ def add_pix2pix_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_translate_command(commands: Any) -> None:
     """``progan-tf translate PHOTO --model HANDLE --out DIR``."""
-    p = commands.add_parser("translate", help="turn a photo into its sketch and back (Pix2Pix)",
+    p = commands.add_parser("translate", help="turn a photo into its sketch and back (Pix2Pix), "
+                                              "or dark into fair hair (CycleGAN)",
                             description="Prepare a photo as the translator's training did (for "
                                         "the bundled model: its sketch, inverted edges plus "
                                         "colour dots) and translate it. Writes the framed "
                                         "input, the prepared input, the output and a labelled "
-                                        "side-by-side PNG, enlarged by a whole factor.")
+                                        "side-by-side PNG, enlarged by a whole factor. "
+                                        "With a CycleGAN (--model bundled-cyclegan or its "
+                                        "export) and --direction: the photo, its translation "
+                                        "and the translation back (A | A->B | A->B->A).")
     p.add_argument("photo", help="image path or http(s) URL")
     p.add_argument("--model", default=BUNDLED_PIX2PIX,
                    help=f"{BUNDLED_PIX2PIX!r} (default) or a folder exported from a Pix2Pix "
-                        f"run")
+                        f"run; or 'bundled-cyclegan' or a CycleGAN run's export (with "
+                        f"--direction)")
     p.add_argument("--seed", type=seed_int, default=0, help="where the colour dots go")
+    add_translate_direction(p)  # CycleGAN's two directions
     add_zoom(p)
     p.add_argument("--out", required=True, help="output folder")
 

@@ -18,6 +18,8 @@ __all__ = ["ARCHS", "AUGMENTS", "AUGMENT_OPS", "BUNDLED", "BUNDLED_DCGAN", "CROP
            "BUNDLED_PIX2PIX", "PIX2PIX_ADVERSARIAL", "PIX2PIX_PAIRS",
            "BUNDLED_SRGAN", "SRGAN_ARCH", "UPSCALER_MAX_PIXELS",
            "BUNDLED_STYLEGAN", "STYLEGAN_ARCH", "STYLE_LAYER_RANGES",
+           "BUNDLED_CYCLEGAN", "CYCLEGAN_ARCH", "CYCLEGAN_DIRECTIONS", "CYCLEGAN_DOMAINS",
+           "CYCLEGAN_GENERATORS",
            "RECOVERY_RESTARTS", "RECOVERY_STEPS", "grid_columns"]
 
 # ---------------------------------------------------------------------------------------------
@@ -107,9 +109,14 @@ SRGAN_ARCH = "srgan"
 STYLEGAN_ARCH = "stylegan"
 """``progan-tf train --arch stylegan``: a style-based generator (Karras et al. 2019/2020)."""
 
-ARCHS = ("progan", "dcgan", "pix2pix", SRGAN_ARCH, STYLEGAN_ARCH)
+CYCLEGAN_ARCH = "cyclegan"
+"""``progan-tf train --arch cyclegan``: translation between two unpaired folders (Zhu et al.
+2017)."""
+
+ARCHS = ("progan", "dcgan", "pix2pix", SRGAN_ARCH, CYCLEGAN_ARCH, STYLEGAN_ARCH)
 """What ``progan-tf train --arch`` trains: the progressive GAN (the default), a DCGAN, a
-Pix2Pix image-to-image translator, an SRGAN upscaler, or a style-based generator."""
+Pix2Pix image-to-image translator, an SRGAN upscaler, a CycleGAN translator, or a
+style-based generator."""
 
 DCGAN_RESOLUTIONS = (16, 28, 32, 64)
 """Image sizes a DCGAN trains at: 4x4 (7x7 for 28, MNIST's size) doubled by each layer."""
@@ -144,6 +151,25 @@ BUNDLED_SRGAN = "bundled-srgan"
 UPSCALER_MAX_PIXELS = 1024 * 1024
 """The largest picture (in input pixels) an upscaler enlarges by default; 4x makes 16 times
 as many, 16.8 million, about 200 MB of float32."""
+
+
+# --------------------------------------------------------------------------------------------
+# CycleGAN (``progan-tf train --arch cyclegan``, ``progan-tf translate --direction``)
+# --------------------------------------------------------------------------------------------
+
+BUNDLED_CYCLEGAN = "bundled-cyclegan"
+"""Handle of the CycleGAN translators shipped inside the package
+(``load_translator("bundled-cyclegan")``: dark hair <-> fair hair)."""
+
+CYCLEGAN_DOMAINS = ("folders", "hair")
+"""Where a CycleGAN run's two domains come from: two folders (``DATA/A`` and ``DATA/B``, or
+``DATA`` and ``--unpaired-b``), or one folder of aligned faces split by hair brightness."""
+
+CYCLEGAN_GENERATORS = ("resnet", "unet")
+"""CycleGAN's generators: ResNet blocks (the paper's) or Pix2Pix's U-Net."""
+
+CYCLEGAN_DIRECTIONS = ("a2b", "b2a")
+"""``progan-tf translate --direction``: which of a CycleGAN's two translators to run."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,7 +63,9 @@ def checked_folder(path: Path) -> str:
 
 
 _OTHER_KINDS = {"pix2pix": ("a Pix2Pix translator", "load_translator", "progan-tf translate"),
-                "srgan": ("an SRGAN upscaler", "load_upscaler", "progan-tf upscale")}
+                "srgan": ("an SRGAN upscaler", "load_upscaler", "progan-tf upscale"),
+                "cyclegan": ("a CycleGAN translator", "load_translator",
+                             "progan-tf translate --direction")}
 """Exports of our own that are SavedModels but not generators: ``metadata["arch"]`` -> (what it
 is, the function that loads it, the command that uses it)."""
 

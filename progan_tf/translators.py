@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from progan_tf.constants import BUNDLED, BUNDLED_DCGAN, BUNDLED_PIX2PIX, KAGGLE_PREFIX
+from progan_tf.cycle_translators import is_cycle_handle, load_cycle_translator
 from progan_tf.errors import ImageLoadError, ModelLoadError
 from progan_tf.pixels import as_image, as_images, to_uint8
 
@@ -181,19 +182,23 @@ class Translator:
 
 
 def load_translator(handle: str | os.PathLike = BUNDLED_PIX2PIX) -> Translator:
-    """Load a Pix2Pix translator.
+    """Load a Pix2Pix translator (or a CycleGAN's pair of them).
 
     Args:
         handle: ``"bundled-pix2pix"`` (the default), or a folder written by ``progan-tf
-            export`` (or :func:`progan_tf.pix2pix.export_run`) from a Pix2Pix run.
+            export`` (or :func:`progan_tf.pix2pix.export_run`) from a Pix2Pix run; or
+            ``"bundled-cyclegan"`` or a CycleGAN run's export.
 
     Returns:
-        A :class:`Translator`.
+        A :class:`Translator`; for a CycleGAN handle a
+        :class:`~progan_tf.cycle_translators.CycleTranslator` (``.a_to_b``, ``.b_to_a``).
 
     Raises:
         ModelLoadError: in one line -- the bundled weights are not shipped in this version,
             the folder is missing or not an export, or the handle is a generator's.
     """
+    if is_cycle_handle(handle):
+        return load_cycle_translator(handle)
     folder = _folder(handle)
     metadata = _metadata(folder, str(handle))
     import tensorflow as tf

@@ -303,3 +303,18 @@ def test_bad_domains_are_refused_in_one_line(tmp_path):
         with pytest.raises(DatasetError, match=message) as error:
             check_domains(*args)
         assert "\n" not in str(error.value)
+
+
+def test_patchgan_is_pix2pixs_discriminator_unconditional_and_saves_as_keras(tmp_path):
+    from progan_tf.pix2pix.networks import PatchDiscriminator
+
+    critic = PatchGAN(resolution=SIDE, width=4, layers=2)
+    twin = PatchDiscriminator(resolution=SIDE, width=4, max_width=32, layers=2,
+                              conditional=False)
+    assert isinstance(critic, PatchDiscriminator) and not critic.conditional
+    assert [w.shape for w in critic.weights] == [w.shape for w in twin.weights]
+    assert PatchDiscriminator(resolution=SIDE, width=4).get_config()["conditional"] is True
+    critic.save(tmp_path / "d.keras")
+    loaded = keras.models.load_model(tmp_path / "d.keras", compile=False)
+    x = random_pictures(2, 3)
+    np.testing.assert_allclose(loaded(x), critic(x), atol=1e-6)

@@ -261,10 +261,13 @@ def test_cli_trains_and_exports_a_dcgan(faces, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--arch", "dcgan", "--fmap-max", "8"], "--fmap-max is an option of a progressive GAN "
-                                             "only; drop it, or pass --arch progan"),
-    (["--arch", "dcgan", "--loss", "ns-r1", "--init", "bundled"], "--init, --loss are options"),
-    (["--kimg", "3"], "--kimg is an option of --arch dcgan, pix2pix and srgan only"),
+    (["--arch", "dcgan", "--fmap-max", "8"], "--fmap-max is an option of a progressive GAN and "
+                                             "--arch stylegan only; drop it, or pass --arch "
+                                             "progan or stylegan"),
+    (["--arch", "dcgan", "--loss", "ns-r1", "--init", "bundled"],
+     "--init is an option of a progressive GAN only"),
+    (["--kimg", "3"], "--kimg is an option of --arch dcgan, pix2pix, srgan, cyclegan and "
+                      "stylegan only"),
     (["--arch", "dcgan", "--holdout", "8", "--quality-every-kimg", "1"],
      "--quality-every-kimg is an option of a progressive GAN only"),
     (["--arch", "dcgan", "--resolution", "48"], "resolution must be one of 16, 28, 32, 64"),
@@ -286,9 +289,9 @@ def test_cli_refuses_resuming_a_run_of_the_other_family(faces, run, tmp_path, ca
 
 def test_cli_refuses_an_unknown_arch(capsys):
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["train", "d", "--out", "o", "--arch", "stylegan"])
+        cli.main(["train", "d", "--out", "o", "--arch", "biggan"])
     assert stopped.value.code == 2
-    assert "argument --arch: invalid choice: 'stylegan'" in capsys.readouterr().err
+    assert "argument --arch: invalid choice: 'biggan'" in capsys.readouterr().err
 
 
 def test_bundled_dcgan_handle_loads_or_says_it_is_not_shipped_in_one_line():

@@ -241,7 +241,7 @@ def test_each_familys_own_options_are_refused_under_another_arch_in_one_line(arc
             check_train_arch(args)
         message = str(raised.value)
         assert "\n" not in message and message.startswith(f"{flag} is "), message
-        if arch in ("pix2pix", "srgan"):
+        if arch in ("pix2pix", "srgan", "cyclegan"):
             assert message == f"{flag} is not an option of --arch {arch}; drop it"
         else:  # names who takes it
             takers = [other for other, flags in TRAIN_OPTIONS.items() if flag in flags]
@@ -263,9 +263,9 @@ def test_each_family_takes_its_own_options(arch):
 def test_shared_options_are_named_as_every_single_phase_familys():
     # --kimg was "an option of --arch dcgan only" before pix2pix and srgan took it too.
     args = build_parser().parse_args(["train", "d", "--out", "o", "--kimg", "3"])
-    with pytest.raises(OptionError, match=r"^--kimg is an option of --arch dcgan, pix2pix and "
-                                          r"srgan only; drop it, or pass --arch dcgan, pix2pix "
-                                          r"or srgan$"):
+    with pytest.raises(OptionError, match=r"^--kimg is an option of --arch dcgan, pix2pix, "
+                                          r"srgan, cyclegan and stylegan only; drop it, or pass "
+                                          r"--arch dcgan, pix2pix, srgan, cyclegan or stylegan$"):
         check_train_arch(args)
 
 

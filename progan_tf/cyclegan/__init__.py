@@ -10,7 +10,12 @@ The model's core; training, export and the CLI plug it into the shared infrastru
 * :mod:`~progan_tf.cyclegan.model` -- :class:`CycleGAN`, whose ``train_step`` updates G and F
   (least squares + 10 x cycle + 5 x identity) and then D_A and D_B; :class:`LinearDecay`;
 * :mod:`~progan_tf.cyclegan.domains` -- two unlabelled domains split from a folder of aligned
-  faces (dark vs fair hair), and :func:`check_domains` for two folders.
+  faces (dark vs fair hair), and :func:`check_domains` for two folders;
+* :mod:`~progan_tf.cyclegan.config` -- :class:`CycleGANConfig`, a run's options;
+* :mod:`~progan_tf.cyclegan.family`, :mod:`~progan_tf.cyclegan.train`,
+  :mod:`~progan_tf.cyclegan.export` -- ``progan-tf train --arch cyclegan``, resuming and
+  exporting like every family; the export (both generators) is loaded by
+  :func:`progan_tf.translators.load_translator`.
 
 Example:
 >>> from progan_tf.cyclegan import make_generator
@@ -18,10 +23,16 @@ Example:
 1
 """
 
+from progan_tf.cyclegan.config import ARCH, CycleGANConfig
 from progan_tf.cyclegan.domains import DomainSplit, check_domains, split_domains
+from progan_tf.cyclegan.export import export_run, export_translators
+from progan_tf.cyclegan.family import CYCLEGAN_FAMILY, build_model
 from progan_tf.cyclegan.model import CycleGAN, LinearDecay
 from progan_tf.cyclegan.networks import GENERATORS, PatchGAN, ResnetGenerator, make_generator
 from progan_tf.cyclegan.pool import ImagePool
+from progan_tf.cyclegan.train import train
 
-__all__ = ["GENERATORS", "CycleGAN", "DomainSplit", "ImagePool", "LinearDecay", "PatchGAN",
-           "ResnetGenerator", "check_domains", "make_generator", "split_domains"]
+__all__ = ["ARCH", "CYCLEGAN_FAMILY", "GENERATORS", "CycleGAN", "CycleGANConfig", "DomainSplit",
+           "ImagePool", "LinearDecay", "PatchGAN", "ResnetGenerator", "build_model",
+           "check_domains", "export_run", "export_translators", "make_generator",
+           "split_domains", "train"]

@@ -16,8 +16,8 @@ Zhu, Park, Isola and Efros (2017), with the reference code's layer recipe:
   the first, LeakyReLU 0.2), one with stride 1, and a one-channel map of logits: one score
   per overlapping patch (70x70 pixels with the paper's 3 layers).  Pix2Pix's
   :class:`~progan_tf.pix2pix.networks.PatchDiscriminator` is *conditional* -- it takes
-  ``[input, picture]`` and is built for 6 channels -- while CycleGAN's discriminators see one
-  picture of their domain, so this module has its own small one (same layers, 3 channels).
+  ``[input, picture]`` -- while CycleGAN's discriminators see one picture of their domain, so
+  :class:`PatchGAN` is the same network built with ``conditional=False``.
 
 Weights are drawn from N(0, 0.02), as in both papers.  Both generators map ``[N, r, r, 3]`` in
 [-1, 1] to the same shape in [-1, 1].
@@ -31,15 +31,15 @@ import keras
 from keras import ops
 
 from progan_tf.checks import check_choice, check_whole_number
+from progan_tf.constants import CYCLEGAN_GENERATORS
 from progan_tf.errors import OptionError
-from progan_tf.pix2pix.networks import UNetGenerator
+from progan_tf.pix2pix.networks import PatchDiscriminator, UNetGenerator
 
 __all__ = ["GENERATORS", "PatchGAN", "ResnetGenerator", "make_generator"]
 
 _PACKAGE = "progan_tf.cyclegan"
-_SLOPE = 0.2
 
-GENERATORS = ("resnet", "unet")
+GENERATORS = CYCLEGAN_GENERATORS
 """The generator architectures :func:`make_generator` builds."""
 
 
@@ -147,8 +147,12 @@ class ResnetGenerator(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class PatchGAN(keras.Model):
+class PatchGAN(PatchDiscriminator):
     """picture ``[N, r, r, 3]`` in [-1, 1] -> logits ``[N, r / 2**layers, r / 2**layers, 1]``.
+
+    Pix2Pix's :class:`~progan_tf.pix2pix.networks.PatchDiscriminator` with
+    ``conditional=False`` (it sees one picture of its domain, not a pair) and widths up to
+    ``8 * width``; any side the ResNet generator takes, not only powers of two.
 
     Args:
         resolution: The picture's side (at least 16, a multiple of ``2**layers``).
@@ -165,39 +169,17 @@ class PatchGAN(keras.Model):
 
     def __init__(self, resolution: int = 64, width: int = 32, layers: int = 3,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.width = check_whole_number(width, "width")
-        self.layers_count = check_whole_number(layers, "layers")
-        self.resolution = check_side(resolution, 2 ** self.layers_count,
-                                     f"a PatchGAN of {self.layers_count} stride-2 layers")
-        widths = [self.width * min(2 ** i, 8) for i in range(self.layers_count + 1)]
-        self.downs = [_conv(widths[i], 4, strides=2) for i in range(self.layers_count)]
-        self.last = _conv(widths[-1], 4)
-        self.norms = [_instance_norm() for _ in range(self.layers_count)]  # not on the first
-        self.to_logits = _conv(1, 4)
-        self.build((None, self.resolution, self.resolution, 3))
+        layers = check_whole_number(layers, "layers")
+        resolution = check_side(resolution, 2 ** layers, f"a PatchGAN of {layers} stride-2 layers")
+        width = check_whole_number(width, "width")
+        kwargs = {key: value for key, value in kwargs.items()
+                  if key not in ("max_width", "conditional")}
+        super().__init__(resolution=resolution, width=width, max_width=8 * width, layers=layers,
+                         conditional=False, **kwargs)
 
-    def build(self, input_shape: Any) -> None:
-        r, channels = self.resolution, 3
-        for index, down in enumerate(self.downs):
-            down.build((None, r, r, channels))
-            r, channels = r // 2, down.filters
-            if index:
-                self.norms[index - 1].build((None, r, r, channels))
-        self.last.build((None, r, r, channels))
-        self.norms[-1].build((None, r, r, self.last.filters))
-        self.to_logits.build((None, r, r, self.last.filters))
-        self.built = True
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        x = inputs
-        for index, down in enumerate(self.downs):
-            x = down(x)
-            if index:
-                x = self.norms[index - 1](x)
-            x = ops.leaky_relu(x, _SLOPE)
-        x = ops.leaky_relu(self.norms[-1](self.last(x)), _SLOPE)
-        return self.to_logits(x)
+    def checked_resolution(self, resolution: int) -> int:
+        """Any side :func:`check_side` allowed (the ResNet's multiples of 4, not only 2**k)."""
+        return resolution
 
     def get_config(self) -> dict:
         return {"name": self.name, "resolution": self.resolution, "width": self.width,

@@ -56,9 +56,13 @@ class _Pix2PixNetwork(keras.Model):
     def __init__(self, resolution: int = 64, width: int = 32, max_width: int = 128,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.resolution = check_resolution(resolution)
+        self.resolution = self.checked_resolution(resolution)
         self.width = check_whole_number(width, "width")
         self.max_width = check_whole_number(max_width, "max_width")
+
+    def checked_resolution(self, resolution: int) -> int:
+        """The picture's side, checked: a power of two from 16 to 256 (the U-Net's need)."""
+        return check_resolution(resolution)
 
     def block_width(self, index: int) -> int:
         """Feature maps of block ``index``: ``width * 2**index``, at most ``max_width``."""
@@ -142,11 +146,16 @@ class UNetGenerator(_Pix2PixNetwork):
 class PatchDiscriminator(_Pix2PixNetwork):
     """(input, picture), each ``[N, r, r, 3]`` in [-1, 1] -> logits ``[N, r/2**layers, .., 1]``.
 
+    With ``conditional=False`` it sees the picture alone (``[N, r, r, 3]`` -> logits): CycleGAN's
+    discriminators (:class:`progan_tf.cyclegan.networks.PatchGAN`) judge one picture of their
+    domain, not a pair.
+
     Args:
         resolution: The picture's side, a power of two from 16 to 256.
         width: Feature maps of the first block (default 32).
         max_width: The widest block (default 128).
         layers: Stride-2 blocks (default 3, the paper's 70x70 patches at 256x256).
+        conditional: See the input beside the picture (default ``True``: Pix2Pix's).
         **kwargs: ``keras.Model`` arguments.
 
     Example:
@@ -155,8 +164,9 @@ class PatchDiscriminator(_Pix2PixNetwork):
     (2, 4, 4, 1)
     """
 
-    def __init__(self, layers: int = 3, **kwargs: Any) -> None:
+    def __init__(self, layers: int = 3, conditional: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.conditional = bool(conditional)
         self.layers_count = check_whole_number(layers, "layers")
         if 2 ** self.layers_count > self.resolution:
             raise keras_option_error(self.layers_count, self.resolution)
@@ -164,10 +174,15 @@ class PatchDiscriminator(_Pix2PixNetwork):
         self.norms = [_instance_norm() for _ in range(self.layers_count)]  # not on the first
         self.last = _conv(self.block_width(self.layers_count), strides=1)
         self.to_logits = _conv(1, strides=1)
-        self.build((None, self.resolution, self.resolution, 6))
+        self.build((None, self.resolution, self.resolution, self.channels))
+
+    @property
+    def channels(self) -> int:
+        """What the first convolution sees: 6 (input and picture) or 3 (the picture alone)."""
+        return 6 if self.conditional else 3
 
     def build(self, input_shape: Any) -> None:
-        size, channels = self.resolution, 6
+        size, channels = self.resolution, self.channels
         for index, down in enumerate(self.downs):
             down.build((None, size, size, channels))
             size, channels = size // 2, down.filters
@@ -179,8 +194,11 @@ class PatchDiscriminator(_Pix2PixNetwork):
         self.built = True
 
     def call(self, inputs: Any, training: bool = False) -> Any:
-        condition, picture = inputs
-        x = ops.concatenate([condition, picture], axis=-1)
+        if self.conditional:
+            condition, picture = inputs
+            x = ops.concatenate([condition, picture], axis=-1)
+        else:
+            x = inputs
         for index, down in enumerate(self.downs):
             x = down(x)
             if index:
@@ -190,7 +208,8 @@ class PatchDiscriminator(_Pix2PixNetwork):
         return self.to_logits(x)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "layers": self.layers_count}
+        return {**super().get_config(), "layers": self.layers_count,
+                "conditional": self.conditional}
 
 
 def keras_option_error(layers: int, resolution: int) -> Exception:
