@@ -33,7 +33,10 @@ import tensorflow as tf
 
 from progan_tf.constants import (
     BUNDLED,
+    BUNDLED_CYCLEGAN,
     BUNDLED_DCGAN,
+    BUNDLED_PIX2PIX,
+    BUNDLED_SRGAN,
     BUNDLED_STYLEGAN,
     KAGGLE_PREFIX,
     PROGAN_128,
@@ -75,6 +78,10 @@ _KAGGLE_URL = re.compile(
     r"^https?://(?:www\.)?kaggle\.com/models/([\w.-]+)/([\w.-]+)/([\w.-]+)/([\w.-]+)/(\d+)/?$")
 _KAGGLE_EXTRA = 'pip install "progan-tf[kaggle]"'
 _BUNDLED_ADVICE = "load_generator('bundled')"
+# The package's other bundled handles: models that take pictures, not latents.
+_NOT_GENERATORS = {BUNDLED_PIX2PIX: ("a Pix2Pix translator", "load_translator"),
+                   BUNDLED_CYCLEGAN: ("a CycleGAN translator", "load_translator"),
+                   BUNDLED_SRGAN: ("an SRGAN upscaler", "load_upscaler")}
 
 
 def load_module(handle: str, timeout: float | None) -> Any:
@@ -165,6 +172,10 @@ def _resolve(text: str) -> str:
         return _bundled_dcgan_path()
     if text == BUNDLED_STYLEGAN:
         return bundled_stylegan_path()
+    if text in _NOT_GENERATORS:
+        what, loader = _NOT_GENERATORS[text]
+        raise ModelLoadError(f"{text!r} is {what}, not a generator: it turns pictures into "
+                             f"pictures; load it with {loader}({text!r})")
     if text.startswith(_URL_SCHEMES):
         return _checked_url(text)
     if text.startswith(_SCHEMELESS_HOSTS):

@@ -618,3 +618,15 @@ def test_one_channel_stand_in_is_refused(tmp_path):
     path = testing.build_tf1_hub_module(tmp_path / "grey", latent_dim=8, image_shape=(8, 8, 1))
     with pytest.raises(ModelLoadError, match="1 channel.*needs RGB images"):
         load_generator(path)
+
+
+@pytest.mark.parametrize("handle, loader", [("bundled-pix2pix", "load_translator"),
+                                            ("bundled-cyclegan", "load_translator"),
+                                            ("bundled-srgan", "load_upscaler")])
+def test_the_other_bundled_handles_name_their_loader(handle, loader):
+    """Before: "'bundled-cyclegan' is not an existing file or folder, a URL or ..."."""
+    with pytest.raises(ModelLoadError, match=f"^'{handle}' is an? .* not a generator: it turns "
+                                             f"pictures into pictures; load it with "
+                                             rf"{loader}\('{handle}'\)$") as error:
+        load_generator(handle)
+    assert error.value.__cause__ is None
