@@ -10,8 +10,8 @@ seed and the same number of images, one after the other in this process:
 
 Each run is exported (``<out>/<name>/export``) and loaded with
 :func:`progan_tf.upscalers.load_upscaler`, as users load it; a finished run is read back, not
-trained again (``--srresnet``/``--srgan`` take export folders instead, e.g. the shipped
-weights).  On the held-out faces, shrunk 4x, the table gives for bicubic, SRResNet and SRGAN:
+trained again, and an interrupted one (checkpoints every 5 minutes) resumes where it stopped
+(``--srresnet``/``--srgan`` take export folders instead, e.g. the shipped weights).  On the held-out faces, shrunk 4x, the table gives for bicubic, SRResNet and SRGAN:
 PSNR (dB) and SSIM against the originals (higher is closer; MSE-trained SRResNet is expected
 to win these, as in the paper) and SWD x1e3 against the originals, per-level average (lower
 is more like real faces: where SRGAN should win), with the real-vs-real floor (held-out faces
@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -39,6 +38,7 @@ from progan_tf import fileio, srgan
 from progan_tf.display import enlarge, labelled_panels
 from progan_tf.images import area_resize, save_image
 from progan_tf.metrics.swd import sliced_wasserstein_distance
+from progan_tf.training import checkpoint
 from progan_tf.training.data import load_image_folder
 from progan_tf.upscalers import bicubic, load_upscaler
 
@@ -74,23 +74,29 @@ def parse_args(argv=None):
 
 
 def trained_export(args, name: str) -> tuple[Path, float | None]:
-    """Train (or read back) one run and export it; returns the export and its images/s."""
+    """Train (resume, or read back) one run and export it; returns the export and its images/s.
+
+    The run checkpoints every 5 minutes, so a bench stopped by SIGTERM or a session's end
+    continues where it stopped when run again; the speed is the run's own training clock
+    (images shown / training seconds, start-up and pauses not counted).
+    """
     run_dir = Path(args.out) / name
     export_dir, speed_file = run_dir / "export", run_dir / "speed.json"
     if export_dir.is_dir() and speed_file.is_file():
         return export_dir, json.loads(speed_file.read_text())["images_per_second"]
-    if run_dir.exists():
-        sys.exit(f"srgan.py: {str(run_dir)!r} holds an unfinished run; remove it or pass "
-                 f"another --out")
+    resume = run_dir.exists()
+    if resume and checkpoint.latest(run_dir / "checkpoints") is None:
+        sys.exit(f"srgan.py: {str(run_dir)!r} holds an unfinished run with no checkpoint; "
+                 f"remove it or pass another --out")
     config = srgan.SRGANConfig(
         data_dir=args.data, out_dir=str(run_dir), resolution=args.resolution, crop="celeba",
         width=args.width, blocks=args.blocks, batch_size=args.batch_size, holdout=args.holdout,
         pretrain_kimg=args.pretrain_kimg, kimg=args.kimg, content_only=name == "srresnet",
-        seed=args.seed, checkpoint_minutes=1e9)
-    start = time.perf_counter()
-    srgan.train(config, progress=not args.quick)
-    seconds = time.perf_counter() - start
-    speed = config.schedule().total_images / seconds
+        seed=args.seed, checkpoint_minutes=5.0)
+    srgan.train(config, resume=resume, progress=not args.quick)
+    state = checkpoint.read_state(checkpoint.latest(run_dir / "checkpoints"))
+    seconds = max(state.get("train_seconds", 0.0), 1e-9)
+    speed = state["images_shown"] / seconds
     srgan.export_run(run_dir, export_dir)
     fileio.write_json(speed_file, {"images_per_second": speed, "seconds": seconds})
     return export_dir, speed

@@ -26,3 +26,15 @@ def test_quick_bench_prints_one_table_writes_the_figure_and_reruns_without_train
     stamp = (tmp_path / "runs" / "srgan" / "speed.json").stat().st_mtime_ns
     bench.main(args)
     assert (tmp_path / "runs" / "srgan" / "speed.json").stat().st_mtime_ns == stamp
+    # A run the bench did not finish (here: its export is gone) is resumed from its checkpoint,
+    # not refused; a folder with no checkpoint is refused, naming it.
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs" / "srgan" / "export")
+    (tmp_path / "runs" / "srgan" / "speed.json").unlink()
+    bench.main(args)
+    assert (tmp_path / "runs" / "srgan" / "export" / "saved_model.pb").is_file()
+    shutil.rmtree(tmp_path / "runs" / "srresnet" / "checkpoints")
+    (tmp_path / "runs" / "srresnet" / "speed.json").unlink()
+    with pytest.raises(SystemExit, match="holds an unfinished run with no checkpoint"):
+        bench.main(args)
