@@ -11,12 +11,13 @@ seed and the same number of images, one after the other in this process:
 Each run is exported (``<out>/<name>/export``) and loaded with
 :func:`progan_tf.upscalers.load_upscaler`, as users load it; a finished run is read back, not
 trained again, and an interrupted one (checkpoints every 5 minutes) resumes where it stopped
-(``--srresnet``/``--srgan`` take export folders instead, e.g. the shipped weights).  On the held-out faces, shrunk 4x, the table gives for bicubic, SRResNet and SRGAN:
-PSNR (dB) and SSIM against the originals (higher is closer; MSE-trained SRResNet is expected
-to win these, as in the paper) and SWD x1e3 against the originals, per-level average (lower
-is more like real faces: where SRGAN should win), with the real-vs-real floor (held-out faces
-against as many training faces), plus each run's training images/s.  ``--figure`` writes the
-course's picture: low-res | bicubic | SRResNet | SRGAN | original for the first held-out faces.
+(``--srresnet``/``--srgan`` take export folders instead, e.g. the shipped weights). On the
+held-out faces, shrunk 4x, the table gives for bicubic, SRResNet and SRGAN: PSNR (dB) and SSIM
+against the originals (higher is closer; MSE-trained SRResNet is expected to win these, as in
+the paper) and SWD x1e3 against the originals, per-level average (lower is more like real
+faces: where SRGAN should win), with the real-vs-real floor (held-out faces against as many
+training faces), plus each run's training images/s. ``--figure`` writes the course's picture:
+low-res | bicubic | SRResNet | SRGAN | original for the first held-out faces.
 
     .venv/bin/python bench/srgan.py --json docs/bench-srgan.json --figure docs/srgan-figure.png
     .venv/bin/python bench/srgan.py --quick --data DIR --out DIR        # smoke test, seconds
@@ -36,6 +37,7 @@ import numpy as np  # after TF_CPP_MIN_LOG_LEVEL, so TensorFlow starts quietly
 
 from progan_tf import fileio, srgan
 from progan_tf.display import enlarge, labelled_panels
+from progan_tf.errors import ProganError
 from progan_tf.images import area_resize, save_image
 from progan_tf.metrics.swd import sliced_wasserstein_distance
 from progan_tf.training import checkpoint
@@ -167,7 +169,10 @@ def figure(pictures: dict, path: str) -> Path:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    results, pictures = evaluate(args)
+    try:
+        results, pictures = evaluate(args)
+    except ProganError as error:  # a bad folder, or SIGTERM/Ctrl-C after the checkpoint
+        sys.exit(f"srgan.py: {error}; run the same command again to continue")
     print(table(results, args))
     if args.figure:
         print(f"wrote {figure(pictures, args.figure)}")
