@@ -44,6 +44,7 @@ EXPECTED_NOTEBOOKS = (
     "05_dcgan_why_progressive.ipynb",
     "06_pix2pix.ipynb",
     "07_srgan.ipynb",
+    "08_cyclegan.ipynb",
 )
 
 PROGAN_128_URL = "https://tfhub.dev/google/progan-128/1"
@@ -82,6 +83,9 @@ NOTEBOOK_OVERRIDES = {} if DEFAULTS else {
     "07_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "BLOCKS": 1, "PRETRAIN_KIMG": 0.032,
                    "KIMG": 0.032, "BATCH_SIZE": 8, "NUM_FACES": 120, "HOLDOUT": 16,
                    "LOG_EVERY": 1, "SAMPLE_FACES": 200},
+    "08_*.ipynb": {"RESOLUTION": 16, "WIDTH": 4, "KIMG": 0.064, "GRID_EVERY_KIMG": 0.032,
+                   "BATCH_SIZE": 8, "NUM_FACES": 400, "HOLDOUT": 8, "LOG_EVERY": 1,
+                   "SAMPLE_FACES": 400},
 }
 
 # Notebooks that must survive "Run all" a second time in the same folder (a run folder exists).
@@ -212,6 +216,45 @@ assert {"bicubic", "SRResNet", "SRGAN"} <= set(table) and floor_swd > 0
 # section 5: the photo is shrunk 4x and enlarged back to the original's size; a huge one refused
 assert pictures["srgan"].shape == pictures["original"].shape
 assert "too large to upscale" in refused
+""",
+    "08_*.ipynb": """
+# section 1: A's 75th percentiles below the dark line, B's 25th above the fair line, the middle
+# left out, no face in both; "scored at 64x64"; each domain copied into "a folder of its own"
+low, high = split.thresholds
+assert all(scores[f][1] < low for f in split.a_files)
+assert all(scores[f][0] > high for f in split.b_files)
+assert not set(split.a_files) & set(split.b_files)
+assert len(split.a_files) + len(split.b_files) < len(split.files) and folder.images.shape[1] == 64
+assert sorted(p.name for p in domain_dirs["a"].iterdir()) == [Path(p).name for p in split.a_files]
+assert sorted(p.name for p in domain_dirs["b"].iterdir()) == [Path(p).name for p in split.b_files]
+# section 2: "cycle 10 x", "identity 5 x", "a pool of 50", constant for the first half of the
+# run, "falling linearly to 0" over the second; a generator keeps the picture's shape
+assert model.lambda_cycle == 10 and model.lambda_cycle * model.lambda_identity == 5
+assert model.pool_a.size == model.pool_b.size == 50
+assert np.isclose(rates[0], 2e-4) and np.isclose(rates[steps // 2], 2e-4) and rates[steps] == 0
+assert 0 < rates[3 * steps // 4] < rates[0]
+assert tuple(g(picture).shape) == tuple(picture.shape)
+# section 3: KIMG thousand pictures of A; a grid every GRID_EVERY_KIMG, "one pair per row" of 6
+from progan_tf.constants import grid_columns
+assert state["images_shown"] >= KIMG * 1000
+assert len(progress) >= 2 and int(progress[0].stem.split("-")[1]) == round(GRID_EVERY_KIMG * 1000)
+assert min(6, HOLDOUT) == 6 and grid_columns(6 * 6) == 6
+assert {"g_loss", "f_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss"} <= set(losses)
+# section 4: measured on "the last HOLDOUT of each domain", never trained on; both directions,
+# every number finite, "gap closed is 1 - translated / gap"
+assert len(real["a"]) == len(real["b"]) == HOLDOUT
+assert translator.metadata["dataset"]["images"] == len(split.a_files) - HOLDOUT
+assert translator.metadata["dataset"]["images_b"] == len(split.b_files) - HOLDOUT
+assert {"this run, A -> B", "this run, B -> A"} <= set(table)
+assert all(np.isfinite(list(row.values())).all() for row in table.values())
+assert all(np.isclose(row["closed"], 1 - row["swd"] / row["gap"]) for row in table.values())
+# the title cell: "this version ships no CycleGAN weights yet" (change the text when they ship),
+# and the shipped translator is used exactly where it loads
+from progan_tf.cycle_translators import bundled_cyclegan_folder
+assert not bundled_cyclegan_folder().joinpath("saved_model.pb").is_file()
+assert (TRANSLATOR in translators) == (TRANSLATOR not in ("", "bundled-cyclegan"))
+# section 5: the photo, both translations and both trips back, framed at the model's size
+assert all(panel.shape == (RESOLUTION, RESOLUTION, 3) for panel in panels)
 """,
 }
 
@@ -503,7 +546,8 @@ def test_searches_and_their_targets_never_share_a_seed(path):
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 GPU_NOTEBOOKS = ("02_latent_recovery.ipynb", "03_train_progressive_gan.ipynb",
-                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb", "07_srgan.ipynb")
+                 "05_dcgan_why_progressive.ipynb", "06_pix2pix.ipynb", "07_srgan.ipynb",
+                 "08_cyclegan.ipynb")
 
 
 def test_pyproject_names_one_canonical_repository():
