@@ -58,5 +58,14 @@ def test_bundled_model_is_small_and_inside_the_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "progan_tf/bundled/generator/saved_model.pb" in names
     assert any(n.startswith("progan_tf/bundled/generator/variables/") for n in names)
+    for shipped in BUNDLED.parent.glob("*/saved_model.pb"):  # the other shipped models too
+        assert f"progan_tf/bundled/{shipped.parent.name}/saved_model.pb" in names
     # The facade's type stub, and the marker that tells type checkers to read it.
     assert "progan_tf/__init__.pyi" in names and "progan_tf/py.typed" in names
+
+
+def test_every_shipped_model_together_stays_under_60_mb():
+    """Issue 15: the package with every shipped model stays under 60 MB."""
+    sizes = {folder.name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+             for folder in BUNDLED.parent.iterdir() if folder.is_dir()}
+    assert "generator" in sizes and sum(sizes.values()) < 60 * 1024 * 1024, sizes
