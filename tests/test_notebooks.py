@@ -245,6 +245,8 @@ assert spread[0.0] < 1e-5 and spread[1.0] > spread[0.0]
 assert set(mixes) == {name for name in LAYER_RANGES if layer_ranges(model.resolution)[name]}
 assert all(mix.mixed.shape[:2] == (2, 4) for mix in mixes.values())
 assert identity_error < 1e-4
+# "the coarse rows change the destinations most" (measured: 0.18 coarse, 0.03 fine at the defaults)
+assert change["coarse"] == max(change.values())
 # section 5: a w+ per photo, its PSNR beside the average face's; the default photo is held out
 assert all(p.ws.shape == (1, model.num_ws, model.w_dim) for p in projections.values())
 assert all(np.isfinite(p.result.psnr) for p in projections.values())
