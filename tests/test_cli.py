@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,9 @@ def progan_tf_here(*args):
     from progan_tf import cli
 
     root_handlers = list(logging.getLogger().handlers)
+    # main() may install Ctrl-C/SIGTERM handlers (train saves, then stops): they must not
+    # outlive the call, or a later test's Ctrl-C in this worker never raises KeyboardInterrupt.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     stdout, stderr = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -48,6 +52,8 @@ def progan_tf_here(*args):
                 code = stop.code
     finally:  # main's logging.basicConfig must not outlive the call
         logging.getLogger().handlers[:] = root_handlers
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue())
 
 
