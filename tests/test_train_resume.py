@@ -13,6 +13,7 @@ from conftest import read_csv, tiny_config, write_faces
 from progan_tf.errors import DatasetError, RunDirectoryError
 from progan_tf.gan import callbacks as cb
 from progan_tf.gan import checkpoint
+from progan_tf.gan.export import export_run
 from progan_tf.gan.schedule import Schedule
 from progan_tf.gan.train import build_model, train
 
@@ -230,11 +231,33 @@ def test_a_larger_final_kimg_continues_a_finished_run(run, faces):
     train(longer, resume=True, progress=False)
     newest = checkpoint.latest(run / "checkpoints")
     assert checkpoint.read_state(newest)["images_shown"] == 96
-    assert json.loads((run / "run.json").read_text())["final_kimg"] is None  # written once
+    assert json.loads((run / "run.json").read_text())["final_kimg"] == 0.096  # the run's now
     # A shorter last phase than what was shown trains nothing and keeps every checkpoint.
     before = sorted(p.name for p in (run / "checkpoints").glob("ckpt-*"))
     train(base_config(faces, run, final_kimg=0.032), resume=True, progress=False)
     assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*")) == before
+
+
+def test_export_of_a_resumed_run_names_every_start(run, faces, tmp_path):
+    # Bug: the export named only the first start's command and --kimg, so a run resumed to a
+    # longer schedule exported metadata describing a shorter one.
+    from progan_tf.training.runs import training_commands
+
+    # A run started before starts.json existed: its first command is the one run.json names.
+    (run / "starts.json").unlink()
+    (run / "run.json").write_text(json.dumps(
+        {**json.loads((run / "run.json").read_text()), "command": "progan-tf train first"}))
+    for command in ("progan-tf train again --resume", "progan-tf train again --resume"):
+        train(base_config(faces, run, command=command), resume=True, progress=False)
+    train(base_config(faces, run, final_kimg=0.096, command="progan-tf train longer --resume"),
+          resume=True, progress=False)
+    assert training_commands(run) == ["progan-tf train first", "progan-tf train again --resume",
+                                      "progan-tf train longer --resume"]
+    metadata = json.loads((export_run(run, tmp_path / "export") / "metadata.json").read_text())
+    assert metadata["training_command"] == ("progan-tf train first && progan-tf train again "
+                                            "--resume && progan-tf train longer --resume")
+    assert metadata["config"]["final_kimg"] == 0.096 and metadata["images_shown"] == 96
+    assert metadata["schedule"]["final_kimg"] == 0.096
 
 
 def test_resume_with_another_data_folder_is_refused(run, faces, tmp_path):

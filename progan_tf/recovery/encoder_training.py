@@ -233,8 +233,7 @@ def _metadata(family: EncoderFamily, model: EncoderTrainer, config: EncoderConfi
               info: dict, clock: dict) -> dict:
     """``encoder.json``'s content, before :meth:`Encoder.save` adds its own entries."""
     generator = family.generator
-    stored = runs.read_json(Path(config.out_dir) / runs.RUN_FILE) or {}
-    started_with = stored.get("command", config.command)  # not the --resume of a later session
+    started_with = runs.training_command(config.out_dir) or config.command  # every start
     options = {key: value for key, value in dataclasses.asdict(config).items()
                if key not in ("fingerprint", "command", "out_dir")}
     return {"latent_dim": int(generator.latent_dim),

@@ -51,7 +51,13 @@ import tensorflow as tf
 from progan_tf import fileio
 from progan_tf.errors import RunDirectoryError
 from progan_tf.training import checkpoint
-from progan_tf.training.runs import DATASET_FILE, RUN_FILE, read_json
+from progan_tf.training.runs import (
+    DATASET_FILE,
+    RUN_FILE,
+    read_json,
+    training_command,
+    training_commands,
+)
 
 METADATA = "metadata.json"
 FORMAT = "progan-tf export 1"
@@ -416,7 +422,8 @@ def export_run(family: Any, run_dir: str | os.PathLike, out_dir: str | os.PathLi
         **{key: state[key] for key in ("train_seconds", "cpu_seconds") if key in state},
         "schedule": schedule.to_dict(),
         "dataset": read_json(run_dir / DATASET_FILE),
-        "training_command": config.command,
+        "training_command": training_command(run_dir) or config.command,
+        "training_commands": training_commands(run_dir),
         "config": json.loads(config.to_json()),
         "metrics": metrics or {},
     }

@@ -2,7 +2,9 @@
 
 A run folder holds::
 
-    run.json            the options (written once; resuming reads them back)
+    run.json            the options (resuming reads them back, and rewrites them with the
+                        options a resume may change, such as a longer --kimg)
+    starts.json         the command line of every start, first to last (see training_command)
     dataset.json        what the data folder held at the last start
     train.lock          who is training the run right now (see progan_tf.training.runlock)
     checkpoints/        atomic, self-checking checkpoints (progan_tf.training.checkpoint)
@@ -22,6 +24,7 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,14 @@ from progan_tf.training.runlock import LOCK_FILE, RunLock
 
 __all__ = ["DATASET_FILE", "RUN_FILE", "RunStart", "check_new_run_dir", "check_run_arch",
            "make_run_dir", "read_json", "read_run_config", "remove_temporaries", "resume_config",
-           "resume_differences", "run_arch", "starting_run", "write_dataset_info"]
+           "resume_differences", "run_arch", "starting_run", "training_command",
+           "training_commands", "write_dataset_info"]
 
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 DATASET_FILE = "dataset.json"
+STARTS_FILE = "starts.json"
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -183,29 +188,76 @@ class RunStart:
 
     Attributes:
         out: The run folder.
+        command: This start's command line.
         resume: Whether the run is being resumed.
         written: The files this start wrote (a failed first start removes them).
         started: Whether training began (from then on nothing is removed).
     """
 
-    def __init__(self, out: Path, resume: bool) -> None:
+    def __init__(self, out: Path, resume: bool, command: str = "") -> None:
         self.out = out
+        self.command = command
         self.resume = resume
         self.written: list[Path] = []
         self.started = False
 
     def begin(self, info: dict, config_json: str) -> None:
-        """Write ``dataset.json`` (and, on a first start, ``run.json``); training begins.
+        """Write ``dataset.json``, ``run.json`` and this start's line in ``starts.json``.
+
+        A resume rewrites ``run.json`` because the options it may change (``--kimg``, the
+        checkpoint interval, ...) are the run's options from now on: an export of a run
+        resumed to 100 kimg must not say 40.  ``starts.json`` keeps every start's command, so
+        the export can say how the run was made.
 
         Args:
             info: What the family's ``load_data`` reports (see :func:`write_dataset_info`).
-            config_json: The run's options as JSON; written only on a first start (a resumed
-                run keeps the options it started with).
+            config_json: The run's options as JSON (on a resume, the stored options with the
+                fields a resume may change; see :func:`resume_config`).
         """
+        starts = _read_starts(self.out) if self.resume else []
+        starts.append({"command": self.command, "resume": self.resume,
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         self.written.append(write_dataset_info(self.out, info, resuming=self.resume))
-        if not self.resume:
-            self.written.append(fileio.write_text(self.out / RUN_FILE, config_json))
+        self.written.append(fileio.write_json(self.out / STARTS_FILE, starts))
+        self.written.append(fileio.write_text(self.out / RUN_FILE, config_json))
         self.started = True
+
+
+def _read_starts(run_dir: Path) -> list[dict]:
+    """``starts.json``'s entries; for a run made before it existed, the one ``run.json`` names."""
+    starts = read_json(run_dir / STARTS_FILE)
+    if isinstance(starts, list) and all(isinstance(s, dict) and "command" in s for s in starts):
+        return starts
+    stored = read_json(run_dir / RUN_FILE)
+    command = stored.get("command", "") if isinstance(stored, dict) else ""
+    return [{"command": command, "resume": False, "time": None}]
+
+
+def training_commands(run_dir: str | os.PathLike) -> list[str]:
+    """The command line of every start of the run in ``run_dir``, first to last.
+
+    A start repeated at once (the same command run again after an interruption) is listed
+    once; empty commands (runs started from Python) are left out.
+
+    Example:
+    >>> training_commands("no-such-run")
+    []
+    """
+    commands: list[str] = []
+    for start in _read_starts(Path(run_dir).expanduser()):
+        if start["command"] and (not commands or commands[-1] != start["command"]):
+            commands.append(start["command"])
+    return commands
+
+
+def training_command(run_dir: str | os.PathLike) -> str:
+    """One line that makes the run again: its starts' commands joined by ``" && "``.
+
+    Example:
+    >>> training_command("no-such-run")
+    ''
+    """
+    return " && ".join(training_commands(run_dir))
 
 
 @contextlib.contextmanager
@@ -238,7 +290,7 @@ def starting_run(out: Path, command: str, resume: bool) -> Iterator[RunStart]:
     False
     """
     created = make_run_dir(out)
-    start = RunStart(out, resume)
+    start = RunStart(out, resume, command)
     lock = RunLock(out, command)
     try:
         lock.acquire()
@@ -258,7 +310,8 @@ def starting_run(out: Path, command: str, resume: bool) -> Iterator[RunStart]:
 
 def remove_temporaries(run_dir: Path) -> None:
     """Delete the temporary files of atomic writes a kill cut short (``.run.json.*``, ...)."""
-    for pattern in (f".{RUN_FILE}.*", f".{DATASET_FILE}.*", ".losses.csv.*", ".losses.png.*"):
+    for pattern in (f".{RUN_FILE}.*", f".{DATASET_FILE}.*", f".{STARTS_FILE}.*", ".losses.csv.*",
+                    ".losses.png.*"):
         for path in run_dir.glob(pattern):
             path.unlink(missing_ok=True)
 
