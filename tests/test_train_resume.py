@@ -210,6 +210,24 @@ def test_rotation_never_deletes_the_last_loadable_checkpoint(run, faces):
     assert not [p for p in ckpt_dir.iterdir() if p.name.startswith(".")]
 
 
+def test_rotation_keeps_the_newest_checkpoint_of_every_phase(run, faces, monkeypatch):
+    # So that a phase that goes wrong can be trained again from the end of the one before.
+    ckpt_dir = run / "checkpoints"
+    model = build_model(base_config(faces, run))
+    model.start_phase(Schedule(4, 0.064).phases[0])
+    checkpoint.restore(model, ckpt_dir / NEWEST)
+    state = model.checkpoint_state
+    for images, phase in ((40, 1), (48, 1), (56, 2), (64, 2), (72, 2)):
+        model.images_shown.assign(images)  # saved as if in a later phase:
+        monkeypatch.setattr(model, "checkpoint_state", lambda p=phase: {**state(),
+                                                                          "phase_index": p})
+        checkpoint.save(model, ckpt_dir, keep=2)
+    names = sorted(p.name for p in ckpt_dir.glob("ckpt-*"))
+    assert names == [NEWEST, "ckpt-000000000048", "ckpt-000000000064", "ckpt-000000000072"]
+    assert checkpoint.rotate(ckpt_dir, keep=2, keep_each_phase=False) == [
+        "ckpt-000000000048", NEWEST]
+
+
 @pytest.mark.parametrize("change,message", [
     ({"resolution": 8, "latent_dim": 32}, "resolution 8 (run: 4); latent_dim 32 (run: 16)"),
     ({"fmap_max": 16, "mbstd_group_size": 2}, "fmap_max 16 (run: 8); mbstd_group_size 2"),

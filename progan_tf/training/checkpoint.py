@@ -105,6 +105,8 @@ def save(model: Any, directory: str | os.PathLike, keep: int = 2,
          extra_state: dict | None = None) -> Path:
     """Write a checkpoint of ``model`` under ``directory``; keep the newest ``keep`` loadable.
 
+    The newest checkpoint of each earlier phase is kept as well (see :func:`rotate`).
+
     Args:
         model: The model to save: a ``keras.Model`` with the checkpoint methods of
             :class:`~progan_tf.training.family.Trainable` (e.g. ProGAN's).
@@ -178,27 +180,51 @@ def _names_of(network: Any, variables: list) -> list[str]:
     return [names.get(id(v), "?") for v in variables]
 
 
-def rotate(directory: str | os.PathLike, keep: int = 2) -> list[str]:
+def rotate(directory: str | os.PathLike, keep: int = 2, keep_each_phase: bool = True) -> list[str]:
     """Delete checkpoints older than the newest ``keep`` loadable ones; returns their names.
 
     A damaged checkpoint never counts towards ``keep``, so the last loadable checkpoints are
     never deleted.  Each doomed folder is renamed to ``.deleting-ckpt-*`` before it is deleted:
     a kill in between leaves a hidden folder (removed by :func:`clean_up`), not a half-deleted
     checkpoint that looks complete.
+
+    Args:
+        directory: The run's ``checkpoints`` folder.
+        keep: How many of the newest loadable checkpoints to keep (default 2).
+        keep_each_phase: Also keep the newest loadable checkpoint of every earlier phase (the
+            ``phase_index`` of its ``state.json``; default ``True``), so that a phase that goes
+            wrong -- a fade-in that destabilises the model -- can be trained again from the end
+            of the phase before it instead of from scratch.  A progressive run keeps at most
+            one checkpoint per phase more; single-phase families have nothing extra to keep.
     """
     directory = Path(directory)
-    good, doomed = [], []
+    good, doomed, phases = [], [], set()
     for path in checkpoints(directory):
-        if len(good) >= keep:
-            doomed.append(path)
-        elif problem(path) is None:
-            good.append(path)
+        if len(good) < keep:
+            if problem(path) is None:
+                good.append(path)
+                phases.add(_phase_index(path))
+            continue
+        phase = _phase_index(path) if keep_each_phase else None
+        if phase is not None and phase not in phases and problem(path) is None:
+            phases.add(phase)  # the newest checkpoint of an earlier phase
+            continue
+        doomed.append(path)
     for path in doomed:
         try:
             shutil.rmtree(_aside(path, DELETING_PREFIX))
         except OSError as error:
             log.warning("could not delete the old checkpoint %s (%s)", path, error)
     return [p.name for p in doomed]
+
+
+def _phase_index(checkpoint: Path) -> int | None:
+    """The ``phase_index`` a checkpoint's state records (None: none, or unreadable)."""
+    try:
+        phase = read_state(checkpoint).get("phase_index")
+    except RunDirectoryError:
+        return None
+    return phase if isinstance(phase, int) else None
 
 
 def checkpoints(directory: str | os.PathLike) -> list[Path]:
