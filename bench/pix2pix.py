@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 16x16, tiny networks, 0.064 kimg")
     args = parser.parse_args(argv)
+    # The run's command line, which its export's metadata repeats as "training_command".
+    args.command = shlex.join(["python", "bench/pix2pix.py",
+                               *(sys.argv[1:] if argv is None else argv)])
     if args.quick:
         args.resolution, args.kimg, args.batch, args.width, args.max_width = 16, 0.064, 8, 4, 8
     return args
@@ -76,7 +80,7 @@ def config(args, name):
         pairs="sketch", width=args.width, max_width=args.max_width,
         d_layers=2 if args.resolution < 32 else 3, kimg=args.kimg, batch_size=args.batch,
         crop=args.crop, holdout=args.holdout, seed=args.seed, l1_only=name == "unet-l1",
-        grid_every_kimg=max(args.kimg / 4, 0.001))
+        grid_every_kimg=max(args.kimg / 4, 0.001), command=args.command)
 
 
 def trained(args, name):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 16x16, tiny networks, a few steps")
     args = parser.parse_args(argv)
+    # The run's command line, which its export's metadata repeats as "training_command".
+    args.command = shlex.join(["python", "bench/srgan.py",
+                               *(sys.argv[1:] if argv is None else argv)])
     if args.quick:
         args.resolution, args.width, args.blocks, args.batch_size = 16, 4, 1, 8
         args.pretrain_kimg = args.kimg = 0.016
@@ -94,7 +98,7 @@ def trained_export(args, name: str) -> tuple[Path, float | None]:
         data_dir=args.data, out_dir=str(run_dir), resolution=args.resolution, crop="celeba",
         width=args.width, blocks=args.blocks, batch_size=args.batch_size, holdout=args.holdout,
         pretrain_kimg=args.pretrain_kimg, kimg=args.kimg, content_only=name == "srresnet",
-        seed=args.seed, checkpoint_minutes=5.0)
+        seed=args.seed, checkpoint_minutes=5.0, command=args.command)
     srgan.train(config, resume=resume, progress=not args.quick)
     state = checkpoint.read_state(checkpoint.latest(run_dir / "checkpoints"))
     seconds = max(state.get("train_seconds", 0.0), 1e-9)
