@@ -95,7 +95,7 @@ def add_translate_command(commands: Any) -> None:
 # --------------------------------------------------------------------------------------------
 
 SRGAN_TRAIN_OPTIONS = ("--pretrain-kimg", "--blocks", "--disc-width", "--content-loss",
-                       "--adversarial-weight", "--content-only")
+                       "--adversarial-weight", "--content-only", "--bicubic-skip")
 """``train`` options of ``--arch srgan`` only (with ``--kimg``, ``--batch-size``, ``--width``)."""
 
 
@@ -121,6 +121,10 @@ def add_srgan_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help="weight of the adversarial loss (default 1e-3, the paper's)")
     srgan.add_argument("--content-only", action="store_true", default=None,
                        help="train SRResNet: the content loss alone, no discriminator")
+    srgan.add_argument("--bicubic-skip", action=argparse.BooleanOptionalAction, default=None,
+                       help="the generator draws the detail over a bicubic enlargement, "
+                            "starting as bicubic (default); --no-bicubic-skip: the paper's "
+                            "network")
 
 
 def add_upscale_command(commands: Any) -> None:

@@ -66,8 +66,34 @@ def test_the_generator_enlarges_any_size_4x_with_depth_to_space():
     assert build_discriminator(16, 4)(tf.zeros([3, 16, 16, 3])).shape == (3, 1)
 
 
-def test_networks_save_and_load_as_keras_files(tmp_path):
-    generator = build_generator(width=4, blocks=1)
+def test_the_bicubic_skip_starts_as_bicubic_and_learns_the_detail_over_it():
+    low = tf.random.uniform([2, 4, 5, 3], -1, 1)
+    bicubic = tf.clip_by_value(tf.image.resize(low, [16, 20], method="bicubic"), -1, 1)
+    model = SRGAN(build_generator(4, 1, bicubic_skip=True), build_discriminator(16, 4))
+    np.testing.assert_allclose(model.generator(low), bicubic, atol=1e-6)
+    phase = SRGANConfig("d", "o", content_only=True).schedule().phases[0]
+    model.start_phase(phase)
+    high = tf.random.uniform([4, 16, 16, 3], -1, 1)
+    first = model.train_on_batch(downscale(high), high, return_dict=True)["content_loss"]
+    for _ in range(20):
+        last = model.train_on_batch(downscale(high), high, return_dict=True)["content_loss"]
+    assert last < first  # the residual is trained (its last convolution starts at zero)
+    assert float(tf.reduce_max(tf.abs(model.generator(low) - bicubic))) > 0
+
+
+def test_a_run_json_from_before_the_bicubic_skip_keeps_the_paper_generator():
+    # New runs default to the skip; a run.json written before the option existed trained the
+    # paper's network, and must resume (and export) as that network.
+    config = SRGANConfig("faces", "run")
+    assert config.bicubic_skip is True
+    stored = {k: v for k, v in json.loads(config.to_json()).items() if k != "bicubic_skip"}
+    assert SRGANConfig.from_json(json.dumps(stored)).bicubic_skip is False
+    assert SRGANConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize("bicubic_skip", [False, True])
+def test_networks_save_and_load_as_keras_files(tmp_path, bicubic_skip):
+    generator = build_generator(width=4, blocks=1, bicubic_skip=bicubic_skip)
     generator.save(tmp_path / "g.keras")
     loaded = keras.models.load_model(tmp_path / "g.keras", compile=False)
     x = tf.random.uniform([1, 4, 4, 3], -1, 1)
@@ -109,6 +135,7 @@ def test_the_vgg_content_loss_fails_offline_in_one_line(monkeypatch):
     ({"content_loss": "l1"}, "content_loss must be one of"),
     ({"kimg": 0}, "kimg must be"),
     ({"arch": "dcgan"}, "not an SRGAN's"),
+    ({"bicubic_skip": "yes"}, "bicubic_skip must be True or False"),
 ])
 def test_bad_options_are_refused_before_anything_is_written(faces, tmp_path, options, message):
     with pytest.raises(DatasetError, match=message):
@@ -243,9 +270,11 @@ def test_cli_trains_exports_and_upscales(faces, tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["train", str(faces), "--arch", "srgan", "--resolution", "16", "--width",
                      "4", "--blocks", "1", "--disc-width", "4", "--pretrain-kimg", "0.016",
-                     "--kimg", "0.016", "--batch-size", "8", "--out", str(out)]) == 0
+                     "--kimg", "0.016", "--batch-size", "8", "--no-bicubic-skip", "--out",
+                     str(out)]) == 0
     stored = SRGANConfig.from_json((out / "run.json").read_text())
     assert (stored.width, stored.blocks, stored.batch_size) == (4, 1, 8)
+    assert stored.bicubic_skip is False
     assert cli.main(["export", str(out), str(tmp_path / "export")]) == 0
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (18, 22, 4), np.uint8),

@@ -14,6 +14,7 @@ content-only run and an SRGAN run of the same options see the same number of ima
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import ClassVar
 
 from progan_tf.checks import check_choice, check_number, check_whole_number
@@ -112,7 +113,10 @@ class SRGANConfig(SinglePhaseConfig):
     ``resolution`` is the side of the high-resolution training crops; the generator sees them
     shrunk :data:`SCALE` times (area filter), so 64 trains 16x16 -> 64x64.  ``width`` and
     ``blocks`` size SRResNet (the paper's 64 and 16; smaller defaults so that a CPU trains it
-    and the weights ship small).  ``adversarial_weight`` is the paper's 1e-3; the optimiser is
+    and the weights ship small).  ``bicubic_skip`` (default ``True``) makes the generator
+    draw the residual over a bicubic enlargement (see :mod:`progan_tf.srgan.networks`); a
+    ``run.json`` written before the switch existed reads as ``False``, the network it trained.
+    ``adversarial_weight`` is the paper's 1e-3; the optimiser is
     Adam(``learning_rate`` 1e-4, beta1 0.9), the paper's.  The shared options and their checks
     are :class:`~progan_tf.training.single_phase.SinglePhaseConfig`'s; the schedule has two
     phases (:class:`SRGANSchedule`).
@@ -131,6 +135,7 @@ class SRGANConfig(SinglePhaseConfig):
 
     width: int = 32
     blocks: int = 8
+    bicubic_skip: bool = True
     disc_width: int = 32
     content_loss: str = "pixel"
     adversarial_weight: float = 1e-3
@@ -146,6 +151,14 @@ class SRGANConfig(SinglePhaseConfig):
     def low_resolution(self) -> int:
         """The side of the generator's inputs: ``resolution // SCALE``."""
         return self.resolution // SCALE
+
+    @classmethod
+    def from_json(cls, text: str) -> SRGANConfig:
+        """Options from ``run.json``; one without ``bicubic_skip`` predates it: ``False``."""
+        config = super().from_json(text)
+        if "bicubic_skip" not in json.loads(text):
+            config = dataclasses.replace(config, bicubic_skip=False)
+        return config
 
     def schedule(self) -> SRGANSchedule:
         """The run's phases (see :class:`SRGANSchedule`)."""
@@ -168,6 +181,7 @@ class SRGANConfig(SinglePhaseConfig):
         for name in ("pretrain_kimg", "adversarial_weight"):
             check_number(getattr(self, name), name, minimum=0, error=DatasetError)
         check_choice(self.content_loss, "content_loss", CONTENT_LOSSES, error=DatasetError)
-        if not isinstance(self.content_only, bool):
-            raise DatasetError(f"content_only must be True or False. Received: "
-                               f"content_only={self.content_only!r}")
+        for name in ("content_only", "bicubic_skip"):
+            if not isinstance(getattr(self, name), bool):
+                raise DatasetError(f"{name} must be True or False. Received: "
+                                   f"{name}={getattr(self, name)!r}")

@@ -39,7 +39,8 @@ def build_model(config: SRGANConfig, strategy: Any = None, precision: str | None
     True
     """
     with model_scope(config, strategy, precision):
-        generator = build_generator(config.width, config.blocks, SCALE)
+        generator = build_generator(config.width, config.blocks, SCALE,
+                                    bicubic_skip=config.bicubic_skip)
         discriminator = build_discriminator(config.resolution, config.disc_width)
         return SRGAN(generator, discriminator, content=config.content_loss,
                      adversarial_weight=config.adversarial_weight,
