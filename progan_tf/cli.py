@@ -218,6 +218,9 @@ def cmd_export(args: argparse.Namespace) -> None:
     from progan_tf.gan.export import check_export_destination, export_run
     from progan_tf.training.runs import run_arch
 
+    arch = run_arch(args.run_dir)
+    loader = {"pix2pix": "load_translator", "cyclegan": "load_translator",
+              "srgan": "load_upscaler"}.get(arch, "load_generator")  # what reads the export
     if run_arch(args.run_dir) == "dcgan":  # the run.json says which family exports it
         from progan_tf.dcgan.export import export_run
     if run_arch(args.run_dir) == "pix2pix":
@@ -240,7 +243,7 @@ def cmd_export(args: argparse.Namespace) -> None:
                                     f"the JSON written by 'progan-tf evaluate --out'") from None
     out = export_run(args.run_dir, args.out_dir, metrics=metrics, overwrite=args.overwrite,
                      allow_fade_in=args.allow_fade_in)
-    print(f"exported to {out}; load it with progan_tf.load_generator({str(out)!r})")
+    print(f"exported to {out}; load it with progan_tf.{loader}({str(out)!r})")
 
 
 def _metrics_table(result: dict) -> str:

@@ -322,9 +322,10 @@ def test_cli_trains_exports_and_translates(faces, tmp_path, capsys):
                      "--hints", "3", "--out", str(out)]) == 0
     stored = Pix2PixConfig.from_json((out / "run.json").read_text())
     assert (stored.width, stored.max_width, stored.hints, stored.l1_weight) == (4, 8, 3, 100)
-    assert cli.main(["export", str(out), str(tmp_path / "export")]) == 0
-    assert load_translator(tmp_path / "export").preparation["hints"] == 3
     capsys.readouterr()
+    assert cli.main(["export", str(out), str(tmp_path / "export")]) == 0
+    assert "load it with progan_tf.load_translator(" in capsys.readouterr().out
+    assert load_translator(tmp_path / "export").preparation["hints"] == 3
     pictures = tmp_path / "pictures"
     assert cli.main(["translate", str(faces / "0001.png"), "--model", str(tmp_path / "export"),
                      "--out", str(pictures)]) == 0

@@ -275,7 +275,9 @@ def test_cli_trains_exports_and_upscales(faces, tmp_path, capsys):
     stored = SRGANConfig.from_json((out / "run.json").read_text())
     assert (stored.width, stored.blocks, stored.batch_size) == (4, 1, 8)
     assert stored.bicubic_skip is False
+    capsys.readouterr()
     assert cli.main(["export", str(out), str(tmp_path / "export")]) == 0
+    assert "load it with progan_tf.load_upscaler(" in capsys.readouterr().out  # was load_generator
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (18, 22, 4), np.uint8),
                     "RGBA").save(photo)
