@@ -127,7 +127,9 @@ def run_recipe(args, loss, augment, held_out, floor_images):
     rows = read_quality(out)
     if not rows:
         raise SystemExit(f"bench/ablation.py: {out} has no quality.csv; delete it and rerun")
-    return read_run_config(out), rows
+    # Equal images are this recipe's schedule; run.json names a longer one once the run has
+    # been trained on past it (train_until_quality), so the schedule is taken from ``config``.
+    return dataclasses.replace(read_run_config(out), final_kimg=config.final_kimg), rows
 
 
 def train_until_quality(args, loss, augment, held_out, floor_images):

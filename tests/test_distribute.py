@@ -356,4 +356,4 @@ def test_two_workers_are_killed_after_a_checkpoint_and_resume(faces, tmp_path):
                                                                  workers[0][0].pid}
     assert sorted(p.name for p in run.iterdir()) == [
         "checkpoints", "dataset.json", "logs", "losses.csv", "losses.png", "run.json",
-        "samples"]
+        "samples", "starts.json"]

@@ -46,7 +46,8 @@ def test_quality_options_change_safely_on_resume(faces, tmp_path):
     train(tiny_config(faces, out, holdout=16, quality_every_kimg=0.064, quality_images=16),
           resume=True, progress=False)
     assert read_quality(out)  # measured after the resume; the run went on
-    assert read_run_config(out).quality_every_kimg == 0  # run.json is written once
+    # run.json holds the run's options as of its latest start (the ones a resume may change)
+    assert read_run_config(out).quality_every_kimg == 0.064
 
 
 def test_old_run_json_without_the_fields_reads_as_off():
