@@ -221,15 +221,15 @@ def cmd_export(args: argparse.Namespace) -> None:
     arch = run_arch(args.run_dir)
     loader = {"pix2pix": "load_translator", "cyclegan": "load_translator",
               "srgan": "load_upscaler"}.get(arch, "load_generator")  # what reads the export
-    if run_arch(args.run_dir) == "dcgan":  # the run.json says which family exports it
+    if arch == "dcgan":  # the run.json says which family exports it
         from progan_tf.dcgan.export import export_run
-    if run_arch(args.run_dir) == "pix2pix":
+    if arch == "pix2pix":
         from progan_tf.pix2pix.export import export_run
-    if run_arch(args.run_dir) == "srgan":
+    if arch == "srgan":
         from progan_tf.srgan.export import export_run
-    if run_arch(args.run_dir) == "cyclegan":
+    if arch == "cyclegan":
         from progan_tf.cyclegan.export import export_run
-    if run_arch(args.run_dir) == "stylegan":
+    if arch == "stylegan":
         from progan_tf.stylegan.export import export_run
 
     check_export_destination(args.out_dir, overwrite=args.overwrite, protect=(args.run_dir,))
