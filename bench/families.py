@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -34,19 +35,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Imported after TF_CPP_MIN_LOG_LEVEL is set, so TensorFlow's start-up chatter stays quiet.
 
 from progan_tf import fileio
+from progan_tf.cycle_translators import bundled_cyclegan_folder
 from progan_tf.cyclegan.config import MIN_DOMAIN_IMAGES, CycleGANConfig
 from progan_tf.cyclegan.family import CYCLEGAN_FAMILY
 from progan_tf.dcgan.config import DCGANConfig
 from progan_tf.dcgan.family import DCGAN_FAMILY
 from progan_tf.gan.family import PROGAN
 from progan_tf.gan.train import TrainConfig
+from progan_tf.loading import bundled_dcgan_folder
 from progan_tf.pix2pix.config import Pix2PixConfig
 from progan_tf.pix2pix.family import PIX2PIX_FAMILY
 from progan_tf.srgan.config import SRGANConfig
 from progan_tf.srgan.family import SRGAN_FAMILY
+from progan_tf.style_generator import bundled_stylegan_folder
 from progan_tf.stylegan.config import StyleGANConfig
 from progan_tf.stylegan.family import STYLEGAN_FAMILY
 from progan_tf.training.data import list_image_files
+from progan_tf.translators import bundled_pix2pix_folder
+from progan_tf.upscalers import bundled_srgan_folder
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-8k"
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -86,18 +92,42 @@ def recipes(data_dir: str, quick: bool) -> list:
         ("ProGAN 64x64", PROGAN, TrainConfig(
             **common, resolution=64, fmap_base=512, fmap_max=128,
             batch_sizes={4: 64, 8: 32, 16: 16, 32: 16, 64: 16})),
-        ("DCGAN 32x32", DCGAN_FAMILY, DCGANConfig(**common, resolution=32, width=32)),
+        ("DCGAN 32x32", DCGAN_FAMILY, shipped(DCGANConfig(**common, resolution=32, width=64),
+                                              bundled_dcgan_folder())),
         ("DCGAN 64x64", DCGAN_FAMILY, DCGANConfig(**common, resolution=64, width=64)),
-        ("Pix2Pix 64x64", PIX2PIX_FAMILY, Pix2PixConfig(**common, resolution=64, width=16,
-                                                        max_width=64, batch_size=16)),
-        ("SRGAN 16->64", SRGAN_FAMILY, SRGANConfig(**common, resolution=64)),
-        ("CycleGAN 64x64", CYCLEGAN_FAMILY, CycleGANConfig(
-            **{**common, "data_dir": two_domains(data_dir)}, **CYCLEGAN_RECIPE)),
-        ("StyleGAN 32x32", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=32,
-                                                           fmap_base=512, fmap_max=64)),
+        ("Pix2Pix 64x64", PIX2PIX_FAMILY, shipped(
+            Pix2PixConfig(**common, resolution=64, width=32, max_width=128, batch_size=16),
+            bundled_pix2pix_folder())),
+        ("SRGAN 16->64", SRGAN_FAMILY, shipped(SRGANConfig(**common, resolution=64),
+                                               bundled_srgan_folder())),
+        ("CycleGAN 64x64", CYCLEGAN_FAMILY, shipped(CycleGANConfig(
+            **{**common, "data_dir": two_domains(data_dir)}, **CYCLEGAN_RECIPE),
+            bundled_cyclegan_folder())),
+        ("StyleGAN 32x32", STYLEGAN_FAMILY, shipped(StyleGANConfig(
+            **common, resolution=32, fmap_base=512, fmap_max=64), bundled_stylegan_folder())),
         ("StyleGAN 64x64", STYLEGAN_FAMILY, StyleGANConfig(**common, resolution=64,
                                                            fmap_base=512, fmap_max=64)),
     ]
+
+
+NOT_RECIPE = ("data_dir", "out_dir", "holdout", "command", "precision", "domains")
+"""Options of a shipped run that describe where it ran, not the networks or the step."""
+
+
+def shipped(config, folder):
+    """``config`` with the options the weights in ``folder`` were trained with, where they ship.
+
+    The shipped model's ``metadata.json`` records its run's options, so the row times exactly
+    that recipe and cannot drift from it; where nothing ships (yet), ``config`` is the recipe
+    ``bench/README.md`` gives.
+    """
+    path = folder / "metadata.json"
+    if not path.is_file():
+        return config
+    recorded = json.loads(path.read_text())["config"]
+    names = {field.name for field in dataclasses.fields(config)} - set(NOT_RECIPE)
+    return dataclasses.replace(config, **{name: value for name, value in recorded.items()
+                                          if name in names})
 
 
 CYCLEGAN_RECIPE = {"resolution": 64, "generator": "unet", "width": 16, "batch_size": 4}

@@ -207,17 +207,22 @@ def time_side_by_side(runs, seconds: float, rounds: int = 3, by_round: bool = Fa
     from other processes hits all alike, in whole multiples of ``step_multiple`` steps (lazy
     R1's interval: one R1 step in every 16).  The rate is the batch over the median step time
     (robust to load spikes on a shared machine), or with ``by_round`` over the median of the
-    rounds' mean step times (for steps that differ, like lazy R1's).  Rows whose slowest step
-    takes more than ``seconds / rounds`` (and need no multiple) get one round of one step.
+    rounds' mean step times (for steps that differ, like lazy R1's).  A row whose warm-up step
+    takes more than ``seconds / rounds`` (and needs no multiple) gets one round of one step;
+    the other rows still get every round.
     """
     samples = [timed_fit(model, dataset, 1) for model, dataset, _, _ in runs]
-    slow = (max(times[0] for times in samples) * rounds > seconds
-            and all(run[3] == 1 for run in runs))
+    per_round = seconds / rounds
+    # Decided row by row: one slow row (emulated bfloat16 can take half a minute a step) must
+    # not cut every other row down to a single step.
+    slow = [times[0] > per_round and run[3] == 1 for times, run in zip(samples, runs)]
     means = [[] for _ in runs]
-    for _ in range(1 if slow else rounds):
+    for round_index in range(rounds):
         for i, (model, dataset, _, multiple) in enumerate(runs):
-            steps = 1 if slow else max(
-                1, round(seconds / rounds / samples[i][0] / multiple)) * multiple
+            if slow[i] and round_index:
+                continue
+            steps = 1 if slow[i] else max(
+                1, round(per_round / samples[i][0] / multiple)) * multiple
             times = timed_fit(model, dataset, steps)
             samples[i] += times
             means[i].append(float(np.mean(times)))

@@ -25,3 +25,26 @@ def test_unknown_precision_is_refused(capsys):
         families.parse_args(["--precisions", "float32,float8"])
     assert "--precisions takes float32, mixed_bfloat16. Received: ['float8']" in \
         capsys.readouterr().err
+
+
+def test_rows_of_shipped_models_time_the_options_their_metadata_records(tmp_path):
+    """The table once timed Pix2Pix at half the shipped width: rows now read the metadata."""
+    from PIL import Image
+
+    families = load_bench_script("families")
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for index in range(2):  # recipes() links the CycleGAN row's two domains from these
+        Image.new("RGB", (8, 8)).save(faces / f"{index}.png")
+    rows = {name: config for name, _, config in families.recipes(str(faces), quick=False)}
+    for name, folder in (("Pix2Pix 64x64", families.bundled_pix2pix_folder()),
+                         ("DCGAN 32x32", families.bundled_dcgan_folder()),
+                         ("SRGAN 16->64", families.bundled_srgan_folder())):
+        recorded = json.loads((folder / "metadata.json").read_text())["config"]
+        for option in ("width", "batch_size", "resolution", "crop"):
+            assert getattr(rows[name], option) == recorded[option], (name, option)
+        assert rows[name].data_dir == str(faces) and rows[name].holdout == 0
+    assert (rows["Pix2Pix 64x64"].width, rows["Pix2Pix 64x64"].max_width) == (32, 128)
+    # Where nothing ships, the recipe given is kept as it is.
+    config = families.DCGANConfig(data_dir="x", out_dir="", width=7)
+    assert families.shipped(config, tmp_path) is config

@@ -89,3 +89,22 @@ def test_quick_run_prints_every_row_of_both_tables():
     assert all(int(row[10]) % 16 == 0 for row in recipes if row[0] == "ns-r1")  # R1 1 in 16
     assert "native bfloat16:" in result.stdout and "bfloat16" in result.stdout.split("matmul:")[1]
     assert "generation (shipped, EMA G, 32x32, batch 64)" in result.stdout
+
+
+def test_one_slow_row_does_not_cut_the_other_rows_to_one_step(monkeypatch):
+    """Emulated bfloat16 steps can take half a minute; the fast rows keep all their rounds."""
+    bench = load_bench_script("train")
+    step_seconds = {"fast": 0.5, "slow": 20.0}
+    calls = []
+
+    def fake_timed_fit(model, dataset, steps):
+        calls.append((model, steps))
+        return [step_seconds[model]] * steps
+
+    monkeypatch.setattr(bench, "timed_fit", fake_timed_fit)
+    (fast_rate, fast_steps), (slow_rate, slow_steps) = bench.time_side_by_side(
+        [("fast", None, 8, 1), ("slow", None, 8, 1)], seconds=30, rounds=3)
+    assert (fast_rate, slow_rate) == (16.0, 0.4)
+    assert slow_steps == 2  # the warm-up step and one round of one step
+    assert fast_steps == 1 + 3 * 20  # three rounds of 10 s each
+    assert [steps for model, steps in calls if model == "fast"] == [1, 20, 20, 20]
