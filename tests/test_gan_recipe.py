@@ -230,3 +230,20 @@ def test_the_progress_text_shows_adas_probability_once_it_is_above_zero():
     assert PROGAN.describe_step(phase, logs) == "8x8 stable alpha=1.00 d=0.100 g=0.200"
     assert PROGAN.describe_step(phase, {**logs, "augment_p": 0.125}).endswith(" p=0.12")
 
+
+
+def test_progan_and_the_style_based_gan_share_one_recipe():
+    """One copy of the losses and the checkpointed state, checked alike for both families."""
+    from progan_tf.gan.recipe import AdversarialRecipe
+    from progan_tf.stylegan.model import StyleGAN
+
+    for family in (ProGAN, StyleGAN):
+        assert issubclass(family, AdversarialRecipe)
+        for piece in ("discriminator_loss", "generator_loss", "gradient_penalty", "r1_penalty",
+                      "checkpoint_state", "restore_checkpoint_state"):
+            assert getattr(family, piece) is getattr(AdversarialRecipe, piece)
+    with pytest.raises(ValueError, match=r"Received: ema_beta=1.5"):
+        small_model(ema_beta=1.5)  # ProGAN once took any number here; StyleGAN refused it
+    model = small_model(loss="ns-r1", augment="ada")
+    state = model.checkpoint_state()
+    assert (model.loss, model.augment, state["ema_updates"]) == ("ns-r1", "ada", 0)

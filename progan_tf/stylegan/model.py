@@ -8,10 +8,10 @@ generator update on a batch of real images, in numbered steps::
     3. G update: fresh style-mixed fakes, G's loss
     4. the generator's exponential moving average (and its tracked average w)
 
-The losses and the augmentation are ProGAN's, inherited from
-:class:`~progan_tf.gan.model.ProGAN` rather than written twice: ``"wgan-gp"`` (the project's
-recipe, the default), ``"ns-r1"`` (the StyleGAN2 paper's logistic loss with lazy R1),
-DiffAugment and ADA.  What a style-based generator changes is where the fakes come from
+The losses and the augmentation are the ones ProGAN trains with, from the mixin they share,
+:class:`~progan_tf.gan.recipe.AdversarialRecipe`, rather than written twice: ``"wgan-gp"``
+(the project's recipe, the default), ``"ns-r1"`` (the StyleGAN2 paper's logistic loss with
+lazy R1), DiffAugment and ADA.  What a style-based generator changes is where the fakes come from
 (:meth:`StyleGAN.style_mixing_ws` then the synthesis network, StyleGAN's section 3.1) and what
 the moving average carries (the mapping network's ``w_avg`` too, the truncation trick's
 centre).  The noise inputs draw fresh noise in training; samples and the export use each
@@ -30,23 +30,24 @@ import keras
 import numpy as np  # noqa: F401 -- the doctests use it
 import tensorflow as tf
 
-from progan_tf.checks import check_choice, check_number, check_whole_number
-from progan_tf.constants import AUGMENT_OPS, AUGMENTS, LOSSES
-from progan_tf.gan.model import ProGAN, make_adam
+from progan_tf.checks import check_number
+from progan_tf.gan.model import make_adam
+from progan_tf.gan.recipe import AdversarialRecipe, as_float32
 from progan_tf.pixels import from_signed_unit
 from progan_tf.stylegan.networks import StyleGenerator
 
 __all__ = ["StyleGAN"]
 
 
-class StyleGAN(keras.Model):
+class StyleGAN(AdversarialRecipe, keras.Model):
     """A style generator, its discriminator and its moving average, trained together.
 
     The :class:`~progan_tf.training.family.Trainable` of the style-based family.  Its loss
-    pieces are :class:`~progan_tf.gan.model.ProGAN`'s own methods (``discriminator_loss``,
-    ``generator_loss``, ``gradient_penalty``, ``r1_penalty``, ``score``, ``augment_images``,
-    ``update_augment_probability``) and so is its checkpoint state; it sets the attributes they
-    read and replaces what differs: the networks, the step and the optimizers' variables.
+    pieces (``discriminator_loss``, ``generator_loss``, ``gradient_penalty``, ``r1_penalty``,
+    ``score``, ``augment_images``, ``update_augment_probability``) and its checkpoint state are
+    :class:`~progan_tf.gan.recipe.AdversarialRecipe`'s, as ProGAN's are; what is its own is
+    where the fakes come from (style mixing), the step, the moving average (which carries the
+    average w) and the optimizers, kept from start to end.
 
     Reference:
         Karras et al., 2019, `A Style-Based Generator Architecture for GANs
@@ -87,21 +88,6 @@ class StyleGAN(keras.Model):
     ['augment_p', 'd_loss', 'g_loss', 'gradient_penalty', 'wasserstein']
     """
 
-    # ProGAN's loss pieces and checkpoint state, used as they are (they read the attributes
-    # set in __init__ below, the same ones ProGAN sets).
-    augment_images = ProGAN.augment_images
-    score = ProGAN.score
-    gradient_penalty = ProGAN.gradient_penalty
-    r1_penalty = ProGAN.r1_penalty
-    discriminator_loss = ProGAN.discriminator_loss
-    generator_loss = ProGAN.generator_loss
-    update_augment_probability = ProGAN.update_augment_probability
-    checkpoint_networks = ProGAN.checkpoint_networks
-    checkpoint_state = ProGAN.checkpoint_state
-    restore_checkpoint_state = ProGAN.restore_checkpoint_state
-    step_count = ProGAN.step_count
-    latent_dim = ProGAN.latent_dim
-
     def __init__(self, generator: StyleGenerator, discriminator: Any,
                  mixing_probability: float = 0.9, ema_beta: float = 0.999,
                  learning_rate: float = 1e-3, seed: int = 0, loss: str = "wgan-gp",
@@ -111,34 +97,16 @@ class StyleGAN(keras.Model):
                  ada_target: float = 0.6, ada_kimg: float = 100.0, ada_interval: int = 4,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.loss = check_choice(loss, "loss", LOSSES)
-        self.augment = check_choice(augment, "augment", AUGMENTS)
-        self.augment_ops = tuple(check_choice(name, "augment_ops", AUGMENT_OPS)
-                                 for name in augment_ops)
         self.mixing_probability = check_number(mixing_probability, "mixing_probability",
                                                minimum=0, maximum=1)
-        self.ema_beta = check_number(ema_beta, "ema_beta", minimum=0, maximum=1)
-        self.learning_rate = check_number(learning_rate, "learning_rate", exclusive_minimum=0)
-        self.gp_weight = check_number(gp_weight, "gp_weight", minimum=0)
-        self.drift_weight = check_number(drift_weight, "drift_weight", minimum=0)
-        self.r1_gamma = check_number(r1_gamma, "r1_gamma", minimum=0)
-        self.r1_interval = check_whole_number(r1_interval, "r1_interval", minimum=1)
-        self.ada_target = check_number(ada_target, "ada_target", exclusive_minimum=0)
-        self.ada_kimg = check_number(ada_kimg, "ada_kimg", exclusive_minimum=0)
-        self.ada_interval = check_whole_number(ada_interval, "ada_interval", minimum=1)
-        self.score_together = False
         self.generator, self.discriminator = generator, discriminator
         self.ema_generator = StyleGenerator.from_config(
             {**generator.get_config(), "name": "ema_generator"})
         self.ema_generator.set_weights(generator.get_weights())
-        only_first = {"trainable": False,
-                      "aggregation": tf.VariableAggregation.ONLY_FIRST_REPLICA}
-        self.images_shown = tf.Variable(0, dtype=tf.int64, name="images_shown", **only_first)
-        self.ema_updates = tf.Variable(0, dtype=tf.int64, name="ema_updates", **only_first)
-        self.augment_p = tf.Variable(0.0, name="augment_p", **only_first)
-        self.ada_signs = tf.Variable(0.0, name="ada_signs", **only_first)
-        self.ada_images = tf.Variable(0.0, name="ada_images", **only_first)
-        self.rng = tf.random.Generator.from_seed(int(seed))
+        self.init_recipe(ema_beta=ema_beta, gp_weight=gp_weight, drift_weight=drift_weight,
+                         learning_rate=learning_rate, seed=seed, loss=loss, r1_gamma=r1_gamma,
+                         r1_interval=r1_interval, augment=augment, augment_ops=augment_ops,
+                         ada_target=ada_target, ada_kimg=ada_kimg, ada_interval=ada_interval)
         self.phase = None
         self.optimizer_resolution = None
         self.g_optimizer = self.d_optimizer = None
@@ -213,7 +181,7 @@ class StyleGAN(keras.Model):
         g_vars = self.generator.trainable_variables
 
         # 1. Discriminator update, on reals and on style-mixed fakes of the current generator.
-        fake_images = _float32(self.fakes(batch))
+        fake_images = as_float32(self.fakes(batch))
         with tf.GradientTape() as tape:
             d_parts = self.discriminator_loss(real_images, fake_images)
             # Gradients are summed over replicas: scale so that the sum is the global mean.
@@ -226,7 +194,7 @@ class StyleGAN(keras.Model):
 
         # 3. Generator update (mapping and synthesis), through the discriminator just trained.
         with tf.GradientTape() as tape:
-            g_loss = self.generator_loss(_float32(self.fakes(batch)))
+            g_loss = self.generator_loss(as_float32(self.fakes(batch)))
             scaled_g_loss = g_loss / replicas
         self.g_optimizer.apply(tape.gradient(scaled_g_loss, g_vars), g_vars)
 
@@ -255,10 +223,5 @@ class StyleGAN(keras.Model):
     def sample(self, latents: Any, use_ema: bool = True) -> tf.Tensor:
         """Images in [0, 1] from ``latents`` (the average generator, constant noise)."""
         network = self.ema_generator if use_ema else self.generator
-        return from_signed_unit(_float32(network(latents, noise_mode="const")))
-
-
-def _float32(tensor: Any) -> tf.Tensor:
-    """Losses and samples in float32 also under a mixed-precision policy."""
-    return tf.cast(tensor, tf.float32)
+        return from_signed_unit(as_float32(network(latents, noise_mode="const")))
 
