@@ -74,7 +74,8 @@ class AdversarialRecipe:
         """Check the recipe's options and create its state (the families' ``Args:``).
 
         Raises:
-            ValueError: naming the first invalid option ("Received: loss=...").
+            OptionError: (a ``ValueError``) naming the first invalid option
+                ("Received: loss=...").
         """
         self.loss = check_choice(loss, "loss", LOSSES)
         self.augment = check_choice(augment, "augment", AUGMENTS)
