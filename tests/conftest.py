@@ -89,24 +89,3 @@ def read_csv(path):
 def faces(tmp_path_factory):
     """48 synthetic 20x20 'faces' (:func:`write_faces`). Shared: do not modify them."""
     return write_faces(tmp_path_factory.mktemp("faces") / "images")
-
-
-@pytest.fixture(autouse=True)
-def _signal_handlers_are_left_as_found(request):
-    """Fails a test that leaves its SIGINT/SIGTERM handlers installed, and puts them back.
-
-    Training turns Ctrl-C into a flag while it runs and must restore the handlers after; one
-    left behind swallows every later Ctrl-C in the process (a notebook's interrupt button, or
-    ``test_downloads``' simulated Ctrl-C in the same xdist worker).
-    """
-    import signal
-
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    left = {signum: handler for signum, handler in
-            ((signum, signal.getsignal(signum)) for signum in before)
-            if handler is not before[signum]}
-    for signum in left:
-        signal.signal(signum, before[signum])
-    assert not left, (f"{request.node.nodeid} left signal handlers installed: "
-                      f"{ {signal.Signals(s).name: h for s, h in left.items()} }")
