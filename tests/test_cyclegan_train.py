@@ -122,11 +122,11 @@ def test_load_generator_refuses_a_cyclegan_export_in_one_line(export):
     assert "\n" not in str(raised.value) and "load_translator" in str(raised.value)
 
 
-def test_bundled_cyclegan_loads_or_says_it_is_not_shipped_in_one_line(monkeypatch, tmp_path):
+def test_bundled_cyclegan_loads_and_says_so_in_one_line_when_missing(monkeypatch, tmp_path):
     from progan_tf import cycle_translators
 
-    if cycle_translators.bundled_cyclegan_folder().joinpath("saved_model.pb").is_file():
-        assert load_translator("bundled-cyclegan").a_to_b(np.zeros((1, 64, 64, 3))).ndim == 4
+    shipped = load_translator("bundled-cyclegan")
+    assert shipped.resolution == 64 and shipped.a_to_b(np.zeros((1, 64, 64, 3))).ndim == 4
     monkeypatch.setattr(cycle_translators, "bundled_cyclegan_folder", lambda: tmp_path / "cg")
     with pytest.raises(ModelLoadError, match="ships no CycleGAN weights yet") as raised:
         load_translator("bundled-cyclegan")
@@ -221,16 +221,19 @@ def test_cli_refuses_bad_training_input_in_one_line(args, message, faces, tmp_pa
     assert len(error.splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+def test_cli_translates_with_the_shipped_cyclegan(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((40, 40, 3), 60, np.uint8)).save(photo)
+    assert cli.main(["translate", str(photo), "--model", "bundled-cyclegan", "--direction",
+                     "a2b", "--out", str(tmp_path / "t")]) == 0
+    assert "dark hair -> fair hair" in capsys.readouterr().out
+    assert Image.open(tmp_path / "t" / "translated.png").size == (128, 128)  # 64x64 shown 2x
+
+
 @pytest.mark.parametrize("model, message", [
     ("bundled-pix2pix", "--direction is for CycleGAN translators"),
-    ("bundled-cyclegan", "ships no CycleGAN weights yet"),
 ])
 def test_cli_translate_direction_in_one_line(model, message, tmp_path, capsys):
-    from progan_tf.cycle_translators import bundled_cyclegan_folder
-
-    if model == "bundled-cyclegan" and bundled_cyclegan_folder().joinpath(
-            "saved_model.pb").is_file():
-        pytest.skip("the CycleGAN weights are shipped")
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
     assert cli.main(["translate", str(photo), "--model", model, "--direction", "a2b", "--out",

@@ -267,13 +267,17 @@ assert translator.metadata["dataset"]["images_b"] == len(split.b_files) - HOLDOU
 assert {"this run, A -> B", "this run, B -> A"} <= set(table)
 assert all(np.isfinite(list(row.values())).all() for row in table.values())
 assert all(np.isclose(row["closed"], 1 - row["swd"] / row["gap"]) for row in table.values())
-# the title cell: "this version ships no CycleGAN weights yet" (change the text when they ship),
-# and the shipped translator is used exactly where it loads
+# the title cell: section 5 also uses the shipped translator, "64x64", "120 thousand pictures";
+# the table "measures this run only"
 from progan_tf.cycle_translators import bundled_cyclegan_folder
-assert not bundled_cyclegan_folder().joinpath("saved_model.pb").is_file()
-assert (TRANSLATOR in translators) == (TRANSLATOR not in ("", "bundled-cyclegan"))
-# section 5: the photo, both translations and both trips back, framed at the model's size
-assert all(panel.shape == (RESOLUTION, RESOLUTION, 3) for panel in panels)
+assert bundled_cyclegan_folder().joinpath("saved_model.pb").is_file()
+assert (TRANSLATOR in translators) == bool(TRANSLATOR)
+if TRANSLATOR == "bundled-cyclegan":
+    shipped = translators[TRANSLATOR]
+    assert shipped.resolution == 64 and shipped.metadata["kimg"] == 120
+assert {row.split(",")[0] for row in table} == {"this run"}
+# section 5: the photo, both translations and both trips back, framed at each model's size
+assert all(panel.shape == (model_used.resolution,) * 2 + (3,) for panel in panels)
 """,
     "09_*.ipynb": """
 # section 1: "num_ws = 2 x levels", one w per layer; the named ranges cover the layers, in order
