@@ -59,8 +59,8 @@ if TYPE_CHECKING:
 hub = import_tensorflow_hub()
 
 __all__ = ["BUNDLED", "BUNDLED_DCGAN", "KAGGLE_MIRRORS", "KAGGLE_PREFIX", "PROGAN_128",
-           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "bundled_stylegan_path",
-           "kaggle_handle", "load_module"]
+           "PROGAN_128_KAGGLE", "bundled_dcgan_folder", "bundled_folder", "bundled_stylegan_folder",
+           "bundled_stylegan_path", "kaggle_handle", "load_module"]
 
 log = logging.getLogger(__name__)
 
@@ -402,13 +402,26 @@ def _kagglehub_download(kaggle: str, required: bool = False) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Loading and messages
+def bundled_stylegan_folder() -> Traversable:
+    """Where the bundled style-based generator (``"bundled-stylegan"``) lives; may not exist.
+
+    The one place that names the folder: loading the handle, the generator's metadata and the
+    benchmarks ask here.
+
+    Example:
+    >>> bundled_stylegan_folder().name
+    'stylegan'
+    """
+    return importlib.resources.files("progan_tf").joinpath("bundled", "stylegan")
+
+
 def bundled_stylegan_path() -> str:
-    """The folder of ``"bundled-stylegan"``; a one-line error while no weights are shipped.
+    """The folder of ``"bundled-stylegan"``; a one-line error where its weights are missing.
 
     Raises:
-        ModelLoadError: The package ships no style-based weights (yet).
+        ModelLoadError: The package holds no style-based weights (an installation without them).
     """
-    folder = importlib.resources.files("progan_tf").joinpath("bundled", "stylegan")
+    folder = bundled_stylegan_folder()
     if not folder.joinpath("saved_model.pb").is_file():
         raise ModelLoadError(
             f"{BUNDLED_STYLEGAN!r}: this version of progan-tf ships no style-based generator "

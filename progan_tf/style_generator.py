@@ -12,9 +12,7 @@ only, no Keras networks.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
-from importlib.abc import Traversable
 from typing import Any
 
 import tensorflow as tf
@@ -24,22 +22,13 @@ from progan_tf.constants import BUNDLED_STYLEGAN
 from progan_tf.errors import LatentError, one_line
 from progan_tf.generator import METADATA_FILE, Generator
 from progan_tf.latents import as_latent_batch
+from progan_tf.loading import bundled_stylegan_folder
 
 __all__ = ["SYNTHESIS_SIGNATURES", "StyleBasedGenerator", "bundled_stylegan_folder",
            "is_style_based"]
 
 SYNTHESIS_SIGNATURES = ("mapping", "synthesis")
 """The signatures that make a SavedModel a style-based generator (besides ``default``)."""
-
-
-def bundled_stylegan_folder() -> Traversable:
-    """Where the bundled style-based generator (``"bundled-stylegan"``) lives; may not exist.
-
-    Example:
-    >>> bundled_stylegan_folder().name
-    'stylegan'
-    """
-    return importlib.resources.files("progan_tf").joinpath("bundled", "stylegan")
 
 
 def is_style_based(module: Any) -> bool:
@@ -68,10 +57,9 @@ class StyleBasedGenerator(Generator):
 
     Example:
     >>> import progan_tf as pt
-    >>> pt.load_generator("bundled-stylegan")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    progan_tf.errors.ModelLoadError: 'bundled-stylegan': this version of progan-tf ships no ...
+    >>> model = pt.load_generator("bundled-stylegan")
+    >>> model.resolution, model.num_ws, model.w_dim
+    (32, 8, 128)
     """
 
     synthesis_range = (0.0, 1.0)

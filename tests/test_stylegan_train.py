@@ -24,7 +24,7 @@ from progan_tf.errors import (
     OptionError,
     RunDirectoryError,
 )
-from progan_tf.style_generator import StyleBasedGenerator, bundled_stylegan_folder
+from progan_tf.style_generator import StyleBasedGenerator
 from progan_tf.stylegan import (
     StyleDiscriminator,
     StyleGAN,
@@ -187,11 +187,19 @@ def test_the_export_keeps_the_in_memory_generators_images(tmp_path):
     assert loaded.truncation_psi == 0.5
 
 
-def test_bundled_stylegan_loads_or_says_it_is_not_shipped_in_one_line():
-    if bundled_stylegan_folder().joinpath("saved_model.pb").is_file():
-        assert isinstance(pt.load_generator("bundled-stylegan"), StyleBasedGenerator)
-        return
-    with pytest.raises(ModelLoadError, match="ships no style-based generator weights yet") \
+def test_bundled_stylegan_loads_offline_with_both_paths():
+    """Issue 15: the shipped weights load by handle, z -> image and w+ -> image agree."""
+    model = pt.load_generator("bundled-stylegan")
+    assert isinstance(model, StyleBasedGenerator) and model.metadata["arch"] == "stylegan"
+    z = pt.sample_latents(2, model.latent_dim, seed=0)
+    np.testing.assert_allclose(model.synthesis(model.mapping(z)), model(z), atol=1e-4)
+
+
+def test_bundled_stylegan_missing_says_so_in_one_line(monkeypatch, tmp_path):
+    from progan_tf import loading
+
+    monkeypatch.setattr(loading, "bundled_stylegan_folder", lambda: tmp_path / "stylegan")
+    with pytest.raises(ModelLoadError, match="ships no style-based generator weights") \
             as raised:
         pt.load_generator("bundled-stylegan")
     assert "\n" not in str(raised.value) and "--arch stylegan" in str(raised.value)
@@ -312,6 +320,13 @@ def test_cli_mix_projects_a_photo_into_w_plus(export, faces, tmp_path, capsys):
     assert (tmp_path / "mix" / "comparison.png").is_file()
 
 
+def test_cli_mix_uses_the_shipped_generator_by_default(tmp_path, capsys):
+    assert cli.main(["mix", "1", "2", "--out", str(tmp_path / "mix")]) == 0
+    assert "B with A's coarse" in capsys.readouterr().out
+    comparison = pt.load_image(tmp_path / "mix" / "comparison.png", crop=None)
+    assert comparison.shape[0] >= 32 * 4  # 32x32 faces, enlarged by a whole factor
+
+
 def test_cli_train_keeps_the_style_based_defaults_of_shared_options(faces, tmp_path):
     from progan_tf.cli_families import check_train_arch
     from progan_tf.cli_parser import build_parser
@@ -341,12 +356,8 @@ def test_cli_train_refuses_bad_options_in_one_line(faces, tmp_path, capsys, argv
     (["1", "no-such-photo.png"], "B must be a seed (a whole number) or the path of a photo"),
     (["NOT_AN_IMAGE", "2"], "is not an image file Pillow can read"),
     (["1", "2", "--model", "bundled"], "has no synthesis path"),
-    (["1", "2", "--model", "bundled-stylegan"], "ships no style-based generator weights yet"),
 ])
 def test_cli_mix_refuses_bad_input_in_one_line(export, faces, tmp_path, capsys, argv, message):
-    if "bundled-stylegan" in argv and bundled_stylegan_folder().joinpath(
-            "saved_model.pb").is_file():
-        pytest.skip("the style-based weights are shipped")
     (tmp_path / "notes.png").write_text("not a picture")
     argv = [str(tmp_path / "notes.png") if a == "NOT_AN_IMAGE" else a for a in argv]
     model = [] if "--model" in argv else ["--model", str(export)]
