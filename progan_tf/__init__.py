@@ -43,6 +43,9 @@ if "tensorflow" not in sys.modules:
     # only fatal messages; real failures still reach the user as Python exceptions (tf.errors).
     # The level is read once, when TensorFlow starts, so it only helps if set before that; and
     # setdefault leaves a level the user chose (e.g. TF_CPP_MIN_LOG_LEVEL=0 to debug) alone.
+    # TensorFlow 2.21 still prints a few INFO lines before it reads the level (oneDNN on
+    # AVX-512 CPUs, no CUDA driver); hiding those would mean redirecting the process's stderr,
+    # which a library must not do.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Public name -> module.  Imported on first use (PEP 562), so that ``import progan_tf`` and

@@ -418,11 +418,18 @@ def test_import_hides_tensorflow_and_hub_noise():
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "LOADED AND DIFFERENTIATED" in done.stderr
+    # TensorFlow 2.21 logs a few INFO lines before it reads TF_CPP_MIN_LOG_LEVEL (absl's "I0000
+    # ..." after "All log messages before absl::InitializeLog() ..."): oneDNN on AVX-512 CPUs,
+    # no CUDA driver. Only redirecting the process's stderr would hide them, which a library
+    # must not do (in Jupyter they reach the server's terminal, not the notebook). Everything
+    # else must be quiet.
+    early_info = ("WARNING: All log messages before absl::InitializeLog()",)
+    rest = [line for line in done.stderr.splitlines()
+            if not line.startswith(early_info) and not (line[:1] == "I" and line[1:5].isdigit())]
     for noise in ("pkg_resources", "remapper", "oneDNN", "cpu_feature_guard", "cuInit"):
-        assert noise not in done.stderr, done.stderr
+        assert not [line for line in rest if noise in line], done.stderr
     # No C++ warning or error lines (absl's "W0000 00:00:..." / "E0000 ..." format).
-    assert not [line for line in done.stderr.splitlines() if line[:1] in "WE"
-                and line[1:5].isdigit()], done.stderr
+    assert not [line for line in rest if line[:1] in "WE" and line[1:5].isdigit()], done.stderr
 
 
 def test_users_log_level_is_kept():

@@ -98,13 +98,20 @@ def new_calls(start):
     }
 
 
+# The reference was measured on one CPU. TensorFlow's oneDNN kernels (on by default where the CPU
+# has AVX-512) sum in another order, so on such a machine the same search agrees to about 2e-5
+# relative (measured: best loss 0.0328865 against 0.0328859); a changed search differs by far
+# more, and the best step and restart must still match exactly.
+RTOL = 1e-4
+
+
 def assert_reproduces(result, name):
     psnr, best_loss, best_step, best_restart, last_losses, latent_head = REFERENCE[name]
-    assert result.psnr == pytest.approx(psnr, rel=1e-5)
-    assert result.best_loss == pytest.approx(best_loss, rel=1e-5)
+    assert result.psnr == pytest.approx(psnr, rel=RTOL)
+    assert result.best_loss == pytest.approx(best_loss, rel=RTOL)
     assert (result.best_step, result.best_restart) == (best_step, best_restart)
-    np.testing.assert_allclose(result.loss_history[-1], last_losses, rtol=1e-5)
-    np.testing.assert_allclose(result.latent[:4], latent_head, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result.loss_history[-1], last_losses, rtol=RTOL)
+    np.testing.assert_allclose(result.latent[:4], latent_head, rtol=RTOL, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", list(REFERENCE))
