@@ -356,8 +356,14 @@ def test_cli_train_refuses_bad_options_in_one_line(faces, tmp_path, capsys, argv
     (["1", "no-such-photo.png"], "B must be a seed (a whole number) or the path of a photo"),
     (["NOT_AN_IMAGE", "2"], "is not an image file Pillow can read"),
     (["1", "2", "--model", "bundled"], "has no synthesis path"),
+    (["1", "2", "--model", "bundled-stylegan"], "ships no style-based generator weights yet"),
 ])
-def test_cli_mix_refuses_bad_input_in_one_line(export, faces, tmp_path, capsys, argv, message):
+def test_cli_mix_refuses_bad_input_in_one_line(export, faces, tmp_path, capsys, argv, message,
+                                               monkeypatch):
+    from progan_tf import loading
+
+    # the weights ship: an installation without them is made by pointing the folder elsewhere
+    monkeypatch.setattr(loading, "bundled_stylegan_folder", lambda: tmp_path / "no-stylegan")
     (tmp_path / "notes.png").write_text("not a picture")
     argv = [str(tmp_path / "notes.png") if a == "NOT_AN_IMAGE" else a for a in argv]
     model = [] if "--model" in argv else ["--model", str(export)]
