@@ -165,7 +165,8 @@ def test_demo_model_metrics_are_a_readable_table(demo):
     text = (out / "index.html").read_text(encoding="utf-8")
     metrics = json.loads(bundled_folder().joinpath("metadata.json").read_text())["metrics"]
     swd, floor = metrics["swd"], metrics["swd_noise_floor"]
-    for level in ("32", "16"):
+    assert len(swd["levels"]) >= 2
+    for level in swd["levels"]:
         assert (f"<th>SWD at {level}x{level} (x1e3)</th><td>{swd['levels'][level]:.1f}</td>"
                 f"<td>{floor['levels'][level]:.1f}</td>") in text
     assert (f"<th>MS-SSIM of random pairs</th><td>{metrics['ms_ssim_fake']:.3f}</td>"

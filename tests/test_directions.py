@@ -301,7 +301,7 @@ def test_on_the_bundled_model_calibrated_edits_are_visible_on_other_faces(bundle
 def test_edit_strip_by_default_is_visible_on_the_face_it_edits(bundled):
     z = pt.sample_latents(1, bundled.latent_dim, seed=11)[0]
     strip = edit_strip(bundled, z, _hair_direction(bundled), steps=5)
-    assert strip.images.shape == (5, 32, 32, 3) and strip.latents.shape == (5, 512)
+    assert strip.images.shape == (5, *bundled.image_shape) and strip.latents.shape == (5, 512)
     assert strip.effect.ends >= VISIBLE_EFFECT
     assert strip.angles[2] == 0 and strip.angles[4] == -strip.angles[0] > 0
     assert np.allclose(strip.images[2], bundled(z).numpy()[0], atol=1e-5)  # the middle: z itself

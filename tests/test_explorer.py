@@ -80,15 +80,17 @@ def test_sliders_combine_and_return_to_the_start(explorer):
 
 
 def test_the_picture_is_enlarged_by_a_whole_factor_with_sharp_pixels(explorer):
-    assert explorer.zoom == 6  # 32 pixels -> 192, the notebooks' rule
+    side = explorer.generator.image_shape[0]
+    zoom = 192 // side  # the notebooks' rule: 32 pixels -> 6x (192), 64 pixels -> 3x
+    assert explorer.zoom == zoom
     picture = explorer.render()
-    height = 32 * 6
+    height = side * zoom
     assert picture.shape[0] > height  # a label strip above the panels
     # The panels sit at the bottom left, after 2 * zoom pixels of padding: find the start face,
-    # every model pixel a 6x6 square.
-    top, left = picture.shape[0] - height - 12, 12
+    # every model pixel a zoom x zoom square.
+    top, left = picture.shape[0] - height - 2 * zoom, 2 * zoom
     panel = picture[top:top + height, left:left + height]
-    assert np.array_equal(panel, explorer.start_image.repeat(6, 0).repeat(6, 1))
+    assert np.array_equal(panel, explorer.start_image.repeat(zoom, 0).repeat(zoom, 1))
     assert Explorer(explorer.generator, zoom=2).render().shape[1] < picture.shape[1]
 
 
