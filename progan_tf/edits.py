@@ -37,9 +37,10 @@ VISIBLE_EFFECT = 30.0
 
 The measure is :attr:`Effect.ends`: the mean absolute pixel difference between the two ends of
 a strip (``-angle`` and ``+angle``), in 255ths of the pixel range. 30/255 is about half the
-difference between two unrelated faces: on the bundled 32x32 model two random faces differ by
-64/255 on average (200 seeded faces, 100 pairs). The edit is then obvious side by side, while
-each end stays about 15-25/255 from the face it started from, so it is still that face, changed.
+difference between two unrelated faces: two random faces differ by 64/255 on average on the
+earlier, 32x32 bundled model and 68/255 on the 64x64 one (200 seeded faces, 100 pairs). The edit
+is then obvious side by side, while each end stays about 15-25/255 from the face it started
+from, so it is still that face, changed.
 For comparison, notebook 04's earlier strengths moved the ends of its strip by 11-16/255, which
 a reader could barely see.
 """

@@ -41,9 +41,10 @@ __all__ = ["DEFAULT_DIRECTIONS", "MAX_ANGLE", "Explorer", "explore", "widgets_ca
 MAX_ANGLE = 45.0
 """How far a slider turns the latent either way by default, in degrees.
 
-On the bundled 32x32 model, turns of +-45° along random directions change faces by 51-70/255
-between the ends (notebook 04's hair direction by 93/255; 16 faces), each end 35-60/255 from
-the start: clearly visible, yet short of the 64/255 between two unrelated faces.
+On the bundled 64x64 model, turns of +-45° along random directions change faces by 51-58/255
+between the ends (16 faces; ``bench/explorer.py``), each end 35-37/255 from the start: clearly
+visible, yet short of the 68/255 between two unrelated faces. Notebook 04's hair direction is
+stronger (140/255 between the ends), so its slider is best used within about +-20°.
 """
 
 DEFAULT_DIRECTIONS = 3
