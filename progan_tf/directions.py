@@ -66,7 +66,7 @@ def direction_from_labels(latents: Any, labels: Any) -> np.ndarray:
 
     Example:
     >>> latents = np.array([[1.0, 0.2], [1.0, -0.2], [-1.0, 0.2], [-1.0, -0.2]])
-    >>> np.round(direction_from_labels(latents, [True, True, False, False]), 2)
+    >>> np.round(direction_from_labels(latents, [True, True, False, False]), 2) + 0.0  # no -0.
     array([1., 0.])
     """
     batch = _latent_batch(latents, "latents")

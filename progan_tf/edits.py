@@ -123,7 +123,7 @@ def edit_strip(generator: Any, latent: Any, direction: Any, angle: float | None 
     >>> z = pt.sample_latents(1, gen.latent_dim, seed=3)[0]
     >>> strip = edit_strip(gen, z, pt.random_directions(1, gen.latent_dim)[0], steps=5)
     >>> strip.images.shape, strip.effect.ends >= VISIBLE_EFFECT
-    ((5, 32, 32, 3), True)
+    ((5, 64, 64, 3), True)
     """
     steps = _odd_steps(steps)
     if angle is None:

@@ -78,7 +78,7 @@ class Generator:
     >>> generator = load_generator("bundled")
     >>> images = generator(np.random.default_rng(0).standard_normal((4, 512)))
     >>> images.shape
-    TensorShape([4, 32, 32, 3])
+    TensorShape([4, 64, 64, 3])
     """
 
     def __init__(
@@ -165,7 +165,7 @@ class Generator:
         Example:
         >>> generator = load_generator("bundled")
         >>> generator.synthesize(tf.zeros([2, generator.latent_dim])).shape
-        TensorShape([2, 32, 32, 3])
+        TensorShape([2, 64, 64, 3])
         """
         z = tf.cast(latents, self._input_dtype)
         outputs = self.signature(**{self.input_key: z}) if self.input_key else self.signature(z)
@@ -183,7 +183,7 @@ class Generator:
 
         Example:
         >>> load_generator("bundled").metadata["resolution"]
-        32
+        64
         """
         if self.handle == BUNDLED:
             source = bundled_folder().joinpath(METADATA_FILE)
@@ -358,7 +358,7 @@ def load_generator(
     >>> generator = load_generator("https://tfhub.dev/google/progan-128/1")  # doctest: +SKIP
     >>> offline = load_generator("bundled")
     >>> offline.latent_dim, offline.image_shape
-    (512, (32, 32, 3))
+    (512, (64, 64, 3))
     """
     chunk_size = _check_chunk_size(chunk_size)
     text = _handle_text(handle)

@@ -88,7 +88,7 @@ def evaluate_generator(
     >>> real = np.random.default_rng(0).random((16, 48, 48, 3))  # stand-ins for held-out faces
     >>> result = evaluate_generator(generator, real, num_images=8, num_pairs=10)
     >>> result["resolution"], result["num_fake_images"], list(result["swd"]["levels"])
-    ([32, 32], 8, [32, 16])
+    ([64, 64], 8, [64, 32, 16])
     """
     latent_dim, size = _generator_shape(generator)
     real = check_images(real_images, "real_images")

@@ -243,7 +243,7 @@ class Encoder:
 
         Example:
         >>> encoder = load_encoder("bundled")
-        >>> rows = encoder.starts(np.full((32, 32, 3), 0.5, np.float32), 3)
+        >>> rows = encoder.starts(np.full(encoder.image_shape, 0.5, np.float32), 3)
         >>> rows.shape, bool(np.allclose(np.linalg.norm(rows, axis=1), np.sqrt(512)))
         ((3, 512), True)
         """

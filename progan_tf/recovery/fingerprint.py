@@ -60,7 +60,7 @@ def generator_fingerprint(generator: Any) -> dict:
     >>> from progan_tf.generator import load_generator
     >>> fingerprint = generator_fingerprint(load_generator("bundled"))
     >>> fingerprint["latent_dim"], fingerprint["image_shape"], len(fingerprint["probe"])
-    (512, [32, 32, 3], 192)
+    (512, [64, 64, 3], 192)
     """
     probe = np.round(_probe(generator).ravel().astype(np.float64), 4)
     return {"latent_dim": int(generator.latent_dim),
