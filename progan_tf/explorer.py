@@ -44,7 +44,7 @@ MAX_ANGLE = 45.0
 On the bundled 64x64 model, turns of +-45° along random directions change faces by 51-58/255
 between the ends (16 faces; ``bench/explorer.py``), each end 35-37/255 from the start: clearly
 visible, yet short of the 68/255 between two unrelated faces. Notebook 04's hair direction is
-stronger (140/255 between the ends), so its slider is best used within about +-20°.
+stronger: visible (30/255) from 6.7°, and 140/255 between the ends at +-45°.
 """
 
 DEFAULT_DIRECTIONS = 3
