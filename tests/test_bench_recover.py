@@ -22,6 +22,7 @@ from bench_scripts import load_bench_script, markdown_rows
 from PIL import Image
 
 from progan_tf.errors import DatasetError
+from progan_tf.gan.finetune import read_init
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "recover.py"
 ROWS = ("classic MAE (tutorial)", "classic MSE", "recover_latent", "classic MAE, equal time",
@@ -256,3 +257,29 @@ def test_encoder_rows_are_left_out_without_an_encoder(tmp_path):
     assert encoder is None and "left out" in note and "--encoder DIR" in note
     assert [m.key for m in bench.methods(30)][-1] == "recover_latent_1"
     assert [m.key for m in bench.methods(30, (10, 2))][-2:] == ["encoder", "encoder_refine"]
+
+
+def test_published_table_is_the_recorded_run():
+    """bench/README.md's latent-recovery table and verdicts are the run recorded in
+    docs/bench-recover.json, made on the shipped model with the default 32 + 32 targets, and
+    the README's numbers about it hold on that run."""
+    repo = BENCH.parents[1]
+    recorded = json.loads((repo / "docs" / "bench-recover.json").read_text())
+    report = recorded["report"]
+    section = (repo / "bench" / "README.md").read_text(encoding="utf-8").split(
+        "### Latent recovery: `recover.py`")[1].split("**The previous bundled model")[0]
+    assert markdown_rows(section) == markdown_rows(report)
+    assert [line for line in section.splitlines() if line.startswith("- ")] == [
+        line for line in report.splitlines() if line.startswith("- ")]
+    setup = recorded["setup"]
+    assert (setup["handle"], setup["num_targets"], setup["steps"]) == ("bundled", 32, 300)
+    size = read_init("bundled").architecture["resolution"]
+    assert setup["image_shape"] == [size, size, 3]
+    rows = _table_rows(report)
+    verdict = next(line for line in report.splitlines() if "mean PSNR >= classic + 3 dB" in line)
+    gain = verdict.rsplit(": +", 1)[1].removesuffix(" dB")  # from the unrounded means
+    readme = " ".join((repo / "README.md").read_text(encoding="utf-8").split())
+    assert f"{gain} dB closer in PSNR" in readme
+    assert verdict.startswith("- FAIL") == (float(gain) < 3) == ("short of the +3 dB" in readme)
+    recovered = rows["recover_latent"][12].split()[0]  # "31/32"
+    assert f"recovers {recovered.replace('/', ' of ')} images made from known latents" in readme
