@@ -22,7 +22,8 @@ from bench_scripts import load_bench_script, markdown_rows
 from PIL import Image
 
 from progan_tf.errors import DatasetError
-from progan_tf.gan.finetune import read_init
+from progan_tf.generator import METADATA_FILE
+from progan_tf.loading import bundled_folder
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "recover.py"
 ROWS = ("classic MAE (tutorial)", "classic MSE", "recover_latent", "classic MAE, equal time",
@@ -273,8 +274,8 @@ def test_published_table_is_the_recorded_run():
         line for line in report.splitlines() if line.startswith("- ")]
     setup = recorded["setup"]
     assert (setup["handle"], setup["num_targets"], setup["steps"]) == ("bundled", 32, 300)
-    size = read_init("bundled").architecture["resolution"]
-    assert setup["image_shape"] == [size, size, 3]
+    shipped = json.loads(bundled_folder().joinpath(METADATA_FILE).read_text())
+    assert setup["image_shape"] == shipped["image_shape"]
     rows = _table_rows(report)
     verdict = next(line for line in report.splitlines() if "mean PSNR >= classic + 3 dB" in line)
     gain = verdict.rsplit(": +", 1)[1].removesuffix(" dB")  # from the unrounded means
