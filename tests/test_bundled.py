@@ -1,5 +1,6 @@
 """The generator shipped inside the package: offline, in progan-128's interface."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from bench_scripts import markdown_rows
 
 import progan_tf
 from progan_tf.loading import bundled_folder
@@ -69,3 +71,26 @@ def test_every_shipped_model_together_stays_under_60_mb():
     sizes = {folder.name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
              for folder in BUNDLED.parent.iterdir() if folder.is_dir()}
     assert "generator" in sizes and sum(sizes.values()) < 60 * 1024 * 1024, sizes
+
+
+def test_readme_width_comparison_is_the_recorded_curves():
+    """README "The bundled model": the wider run's table is docs/wide64-quality.csv beside the
+    shipped run's docs/bundled-quality.csv at equal kimg, on the same floors."""
+    repo = Path(__file__).resolve().parents[1]
+
+    def curve(name):
+        with open(repo / "docs" / name, newline="") as f:
+            return {round(float(row["kimg"])): row for row in csv.DictReader(f)}
+
+    wide, shipped = curve("wide64-quality.csv"), curve("bundled-quality.csv")
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Tried: wider layers")[1].split("\n* ")[0]
+    rows = markdown_rows(section)
+    assert len(rows) == 4
+    for kimg, wide_cell, shipped_cell in rows:
+        kimg = int(kimg.split()[0])
+        for cell, run in ((wide_cell, wide), (shipped_cell, shipped)):
+            row = run[kimg]
+            assert cell == " / ".join(f"{float(row[f'swd_{lv}']):.1f}" for lv in (64, 32, 16))
+            assert [row[f"floor_{lv}"] for lv in (64, 32, 16)] == [
+                shipped[kimg][f"floor_{lv}"] for lv in (64, 32, 16)]
