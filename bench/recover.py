@@ -30,8 +30,12 @@ The rows are
 
 The encoder rows are left out (with a note) when no encoder belongs to the generator.
 
-Every method starts target ``i`` from the same latent (``recover_latent``'s first restart), so
-the rows differ by their optimiser, not by the luck of the start. The classic loop does not
+Every method starts target ``i`` from the same random latent (``recover_latent``'s first
+unscreened candidate, ``starting_latents(1, D, seed)``), so the rows differ by their method, not
+by the luck of the start; ``recover_latent`` then screens its candidates (its ``candidates``
+setting: the restarts start from the random latents of that stream that score best against the
+target), which is part of its method, while the tutorial's loop starts from the random latent as
+it is. The classic loop does not
 return its latent; a thin wrapper around the generator records the latent of the loop's last
 step (after ``steps - 1`` updates), which is the tutorial's result. Methods are interleaved per
 target, so background load on the machine spreads over all rows alike.
@@ -295,7 +299,7 @@ def build_targets(generator, args: argparse.Namespace, real_files: list[str]) ->
 
 
 def start_latent(seed: int, latent_dim: int) -> np.ndarray:
-    """``recover_latent(seed=seed)``'s first restart, so both methods start at the same latent."""
+    """``recover_latent(seed=seed)``'s first random candidate (its first restart, unscreened)."""
     from progan_tf.recovery import starting_latents
 
     return starting_latents(1, latent_dim, seed)
@@ -613,6 +617,8 @@ def describe_setup(generator, args: argparse.Namespace, files: list[str], total:
     """The lines printed above the table: model, machine, targets, method."""
     import tensorflow as tf
 
+    from progan_tf.recovery import RecoverySettings
+
     height, width, _ = generator.image_shape
     first, last = Path(files[0]).name, Path(files[-1]).name
     return "\n".join([
@@ -623,9 +629,11 @@ def describe_setup(generator, args: argparse.Namespace, files: list[str], total:
         f"real faces: the last {len(files)} of {total} files in {args.real_dir} "
         f"({first} .. {last}), crop {args.crop!r}; "
         + holdout_note(args.handle, args.real_dir, total, len(files)),
-        f"every method starts target i from recover_latent's first restart "
-        f"(seed {10_000 * args.seed} + i); classic rows keep every {TUTORIAL_FRAMES_EVERY}th "
-        f"image as the tutorial does; recovered = PSNR >= {RECOVERED_PSNR:g} dB"
+        f"every method starts target i from recover_latent's first random candidate "
+        f"(seed {10_000 * args.seed} + i), recover_latent rows then screen "
+        f"{RecoverySettings().candidates} candidates; classic rows keep every "
+        f"{TUTORIAL_FRAMES_EVERY}th image as the tutorial does; "
+        f"recovered = PSNR >= {RECOVERED_PSNR:g} dB"
         + ("; QUICK mode" if args.quick else ""),
     ])
 

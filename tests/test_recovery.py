@@ -440,7 +440,8 @@ def test_nan_loss_stops_and_keeps_the_best_finite_result(small_generator, known)
     _, target = known
     nan_from_step_5 = step_loss(lambda step: tf.where(step >= 5.0, math.nan, 1.0 / (1.0 + step)))
     with pytest.warns(RuntimeWarning, match="NaN/inf at step 5"):
-        result = recover_latent(small_generator, target, steps=50, restarts=2,
+        # candidates=None: screening would call the counting loss before step 0.
+        result = recover_latent(small_generator, target, steps=50, restarts=2, candidates=None,
                                 loss=nan_from_step_5, progress=False, frames_every=1)
     assert "NaN/inf at step 5" in result.stopped_reason
     assert "kept the best finite result" in result.stopped_reason

@@ -46,7 +46,7 @@ def test_starting_latents_are_what_the_search_starts_from(stand_in_generator):
 
     target = stand_in_generator(sample_latents(1, 512, seed=9)).numpy()[0]
     result = recover_latent(stand_in_generator, target, steps=1, restarts=3, seed=5,
-                            prior=None, noise=0.0, **FAST)
+                            candidates=None, prior=None, noise=0.0, **FAST)
     expected = mse_per_image(stand_in_generator(starting_latents(3, 512, seed=5)), target)
     np.testing.assert_allclose(result.loss_history[0], expected, rtol=1e-4)
 
@@ -146,3 +146,35 @@ def test_a_loss_with_a_zero_gradient_still_runs(tf2_saved_model_dir):
     result = recover_latent(generator, target, steps=2, restarts=1, **FAST,
                             loss=lambda target, images: 0.0 * tf.reduce_mean(images, [1, 2, 3]))
     assert result.best_loss == 0.0
+
+
+def test_screening_starts_from_the_best_candidates(stand_in_generator):
+    """With candidates=N the random restarts start from the N random latents that score best
+    against the target, best first; the first `restarts` candidates are the unscreened starts."""
+    from progan_tf.recovery import starting_latents
+
+    target = stand_in_generator(sample_latents(1, 512, seed=11)).numpy()[0]
+    result = recover_latent(stand_in_generator, target, steps=1, restarts=3, candidates=12,
+                            seed=5, prior=None, noise=0.0, **FAST)
+    pool = mse_per_image(stand_in_generator(starting_latents(12, 512, seed=5)), target)
+    np.testing.assert_allclose(result.loss_history[0], np.sort(pool)[:3], rtol=1e-4)
+    unscreened = recover_latent(stand_in_generator, target, steps=1, restarts=3, seed=5,
+                                candidates=None, prior=None, noise=0.0, **FAST)
+    np.testing.assert_allclose(unscreened.loss_history[0], pool[:3], rtol=1e-4)
+
+
+def test_screening_keeps_the_given_starts_first(stand_in_generator):
+    target = stand_in_generator(sample_latents(1, 512, seed=12)).numpy()[0]
+    given = on_sphere(sample_latents(1, 512, seed=13)[0])
+    result = recover_latent(stand_in_generator, target, steps=1, restarts=3, candidates=12,
+                            seed=5, initial_latents=given, prior=None, noise=0.0, **FAST)
+    np.testing.assert_allclose(result.loss_history[0][0],
+                               mse_per_image(stand_in_generator(given[np.newaxis]), target)[0],
+                               rtol=1e-4)
+
+
+@pytest.mark.parametrize("candidates", [0, -4, 2.5, "64"])
+def test_bad_candidates_is_one_line(stand_in_generator, candidates):
+    with pytest.raises(RecoveryError, match=r"candidates must be a whole number"):
+        recover_latent(stand_in_generator, np.zeros((128, 128, 3)), steps=1,
+                       candidates=candidates, **FAST)

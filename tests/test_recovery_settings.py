@@ -65,7 +65,7 @@ def test_settings_are_frozen_and_checked():
     with pytest.raises(RecoveryError, match=r"unknown loss 'lpips'"):
         settings.replace(loss="lpips")
     with pytest.raises(RecoveryError, match=r"has no option restart; its settings are steps, "
-                                            r"restarts, loss"):
+                                            r"restarts, candidates, loss"):
         settings.replace(restart=4)
 
 
@@ -74,8 +74,8 @@ def test_presets_name_the_recipes():
     assert RecoverySettings.preset("default") == RecoverySettings()
     tutorial = RecoverySettings.preset("tutorial")
     assert (tutorial.restarts, tutorial.loss, tutorial.prior, tutorial.learning_rate,
-            tutorial.noise, tutorial.lr_rampup, tutorial.lr_rampdown) == (
-        1, "mae", "norm", 0.01, 0.0, 0.0, 0.0)
+            tutorial.noise, tutorial.lr_rampup, tutorial.lr_rampdown, tutorial.candidates) == (
+        1, "mae", "norm", 0.01, 0.0, 0.0, 0.0, None)
     assert tutorial.prior_weight_for((128, 128, 3)) == 1 / (128 * 128 * 3)
     assert RecoverySettings.preset("photo").loss == "laplacian"
 

@@ -145,9 +145,12 @@ def recover_latent(
         if initial_latents is not None:
             raise RecoveryError("pass init (an encoder) or initial_latents, not both")
         initial_latents = encoder_for(generator, init).starts(target, restarts, seed)
-    start = starts.initial_latents(initial_latents, restarts, latent_dim, seed)
-    if settings.prior == "sphere":
-        start = starts.to_sphere(start, math.sqrt(latent_dim)).numpy()
+    radius = math.sqrt(latent_dim) if settings.prior == "sphere" else None
+    start = starts.initial_latents(
+        initial_latents, restarts, latent_dim, seed, settings.candidates,
+        score=lambda latents: screening_losses(synthesize, loss, target, latents, radius))
+    if radius is not None:
+        start = starts.to_sphere(start, radius).numpy()
 
     # Compile the step, or reuse the graph traced for the same options on this generator.
     options = SearchOptions(restarts, settings.prior, settings.prior_weight_for(image_shape),
@@ -314,6 +317,21 @@ def synthesizer(generator: Any) -> tuple[Callable[[tf.Tensor], tf.Tensor], int, 
                              f"and have latent_dim and image_shape; load one with load_generator")
     return (lambda latents: tf.cast(generator(latents), tf.float32), int(latent_dim),
             tuple(int(side) for side in image_shape))
+
+
+def screening_losses(synthesize: Callable[[tf.Tensor], tf.Tensor], loss: losses.RecoveryLoss,
+                     target: np.ndarray, latents: np.ndarray, radius: float | None) -> np.ndarray:
+    """The loss of each candidate start, as step 0 would score it (on the sphere if ``radius``).
+
+    The prior's penalty is left out: it is zero on the sphere and would only prefer latents of
+    typical norm otherwise.
+    """
+    if radius is not None:
+        latents = starts.to_sphere(latents, radius).numpy()
+    per_image = loss.prepare(tf.convert_to_tensor(target[np.newaxis], tf.float32))
+    chunks = [per_image(synthesize(tf.constant(latents[i:i + RENDER_CHUNK])))
+              for i in range(0, len(latents), RENDER_CHUNK)]
+    return tf.concat(chunks, axis=0).numpy()
 
 
 def render(synthesize: Callable[[tf.Tensor], tf.Tensor], latents: np.ndarray) -> np.ndarray:

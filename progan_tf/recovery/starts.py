@@ -8,6 +8,7 @@ and then recovers it with ``seed=SEED`` would otherwise start restart 0 exactly 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,14 +37,17 @@ def check_seed(seed: Any) -> int:
 
 
 def starting_latents(restarts: int, latent_dim: int, seed: int = 0) -> np.ndarray:
-    """The random starting latents of ``recover_latent(..., restarts=restarts, seed=seed)``.
+    """The random latents ``recover_latent(..., seed=seed)`` draws, first ``restarts`` of them.
+
+    Unscreened (``candidates=None``) these are its random starting latents; with
+    ``candidates=N`` its first ``N`` rows are the candidates it screens.
 
     They are standard normal (``recover_latent`` then scales them onto its sphere) and come from
     their own stream, ``np.random.SeedSequence(seed, spawn_key=(RECOVERY_STREAM, 0))``, which
     differs from :func:`~progan_tf.latents.sample_latents`' ``default_rng(seed)``: a latent
     sampled with a seed is never a search's start with the same seed. Like ``sample_latents``,
-    more restarts only append rows. Use this to start another method where ``recover_latent``
-    starts (a benchmark, say).
+    more restarts only append rows. Use this to start another method where ``recover_latent``'s
+    unscreened search starts (a benchmark, say).
 
     Args:
         restarts: How many latents (rows).
@@ -78,30 +82,50 @@ def noise_seed(seed: int) -> int:
     return int(_stream(check_seed(seed), NOISE).integers(0, 2**63 - 1))
 
 
-def initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int) -> np.ndarray:
+def initial_latents(initial: Any, restarts: int, latent_dim: int, seed: int,
+                    candidates: int | None = None,
+                    score: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """The ``[restarts, latent_dim]`` starts: ``initial``'s rows first, then random ones.
+
+    Without screening the random rows are rows ``n..restarts-1`` of :func:`starting_latents`
+    (``n`` given rows). With ``candidates > restarts`` and a ``score``, rows ``n..candidates-1``
+    are scored and the ``restarts - n`` lowest fill the random rows, lowest first.
 
     Args:
         initial: ``None``, or ``[D]`` / ``[n, D]`` latents with ``n <= restarts``.
         restarts: Rows wanted.
         latent_dim: The generator's latent size ``D``.
         seed: Seeds the random rows (:func:`starting_latents`).
+        candidates: How many random latents to screen; ``None``: no screening.
+        score: ``[k, D]`` latents -> ``[k]`` losses (lower is better); needed to screen.
 
     Returns:
         float32 ``[restarts, latent_dim]``.
 
     Raises:
         LatentError: If ``initial`` has the wrong shape or holds NaN/inf.
+
+    Example:
+    >>> start = initial_latents(None, 2, 4, seed=0, candidates=5,
+    ...                         score=lambda z: -np.abs(z).sum(axis=1))
+    >>> pool = starting_latents(5, 4, seed=0)
+    >>> bool((start == pool[np.argsort(-np.abs(pool).sum(axis=1))[:2]]).all())
+    True
     """
-    start = starting_latents(restarts, latent_dim, seed)
-    if initial is None:
-        return start
-    given = as_latent_batch(initial, name="initial_latents")
-    if given.shape[1] != latent_dim or len(given) > restarts:
-        raise LatentError(f"initial_latents has shape {tuple(given.shape)}; pass [{latent_dim}] "
-                          f"or [n, {latent_dim}] with n <= restarts={restarts}")
-    start[:len(given)] = given
-    return start
+    given = np.zeros((0, latent_dim), np.float32)
+    if initial is not None:
+        given = as_latent_batch(initial, name="initial_latents")
+        if given.shape[1] != latent_dim or len(given) > restarts:
+            raise LatentError(f"initial_latents has shape {tuple(given.shape)}; pass "
+                              f"[{latent_dim}] or [n, {latent_dim}] with n <= "
+                              f"restarts={restarts}")
+    free = restarts - len(given)
+    screen = candidates is not None and candidates > restarts and score is not None and free
+    pool = starting_latents(candidates if screen else restarts, latent_dim, seed)[len(given):]
+    if screen:
+        losses = np.asarray(score(pool), np.float64)
+        pool = pool[np.argsort(np.where(np.isfinite(losses), losses, np.inf), kind="stable")]
+    return np.concatenate([given, pool[:free]]).astype(np.float32)
 
 
 def to_sphere(latents: Any, radius: float) -> tf.Tensor:
