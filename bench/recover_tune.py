@@ -22,6 +22,7 @@ about. A variant with ``init=encoder`` (or an encoder folder) is the fast path i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -105,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def validation_files(directory: Path, count: int, skip_last: int) -> list[str]:
     """The ``count`` files before the last ``skip_last`` of ``directory`` (sorted)."""
     bench = load_recover_bench()
-    files, total = bench.real_face_files(directory, count + skip_last)
+    files, _ = bench.real_face_files(directory, count + skip_last)
     return files[:count]
 
 
@@ -168,8 +169,6 @@ def variant_settings(changes: dict, steps: int | None):
 
 def settings_json(settings) -> dict:
     """Every field of ``settings`` (the loss by name), so the record says what "defaults" was."""
-    import dataclasses
-
     return {key: value if isinstance(value, (int, float, str, type(None))) else repr(value)
             for key, value in dataclasses.asdict(settings).items()}
 
