@@ -99,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.num_real < 1 or args.num_known < 0 or args.skip_last < 0:
         parser.error(f"--num-real must be >= 1 and --num-known, --skip-last >= 0; got "
                      f"{args.num_real}, {args.num_known}, {args.skip_last}")
+    if args.out is not None and args.out.is_dir():
+        parser.error(f"--out {str(args.out)!r} is a folder; pass a file name such as tune.json")
     args.variants = args.variant or [parse_variant(text) for text in DEFAULT_VARIANTS]
     return args
 

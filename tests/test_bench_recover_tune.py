@@ -145,3 +145,11 @@ def test_published_tuning_table_is_the_recorded_sweeps():
         assert cells[1] == f"{row['real_psnr']:.2f}"
         assert cells[2] == f"{row['margin']:+.2f} (+- {row['margin_se']:.2f})"
         assert cells[3] == f"{row['known_psnr']:.2f}"
+
+
+def test_out_must_not_be_a_folder(tmp_path, capsys):
+    module = load_bench_script("recover_tune")
+    with pytest.raises(SystemExit) as stop:
+        module.parse_args(["--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "is a folder; pass a file name such as tune.json" in capsys.readouterr().err
